@@ -1,0 +1,14 @@
+// Subcommands of the licagent CLI. Each Add* registers its options on the app and returns the
+// function that runs it after parsing; the function returns an exit code (exit_codes.h).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace licagent::cli {
+
+using Command = std::function<int()>;
+
+Command AddFingerprintCommand(CLI::App& app);
+
+}  // namespace licagent::cli

@@ -1,0 +1,72 @@
+// The only door from agent/ to the operating system. agent/ never includes OS headers or tests
+// _WIN32; it asks a Platform. Exactly one implementation is compiled into a build (see
+// platform/CMakeLists.txt); tests use platform/fake/fake_platform.h.
+// Implementations are safe to call from several threads at once.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "licagent/identity.h"
+#include "licagent/result.h"
+
+namespace licagent::platform {
+
+// One raw value for a slot, as the OS gave it (normalisation happens in agent/). Raw values
+// never leave the process, and are never logged or printed.
+struct RawValue {
+  std::string value;
+  std::string source;  // where it came from, e.g. "/sys/block/nvme0n1/device/serial"
+};
+
+// Everything the collector found for a slot, in priority order: for single-valued slots the
+// first value that survives normalisation is stored; for sets (NIC, disk) the first is the
+// primary member and the others are accepted when matching.
+struct RawSlot {
+  std::vector<RawValue> values;
+  std::vector<Probe> probes;  // every source tried, including those that gave a value
+};
+
+// Cheap, unprivileged hints for the environment class; agent/environment.cpp decides.
+struct EnvironmentSignals {
+  bool dmi_available = false;  // firmware tables readable at all
+  std::string sys_vendor;      // public (0444) DMI strings; empty when absent
+  std::string product_name;
+  std::string product_version;
+  std::string board_vendor;
+  std::string bios_vendor;
+  std::string chassis_vendor;
+  std::string chassis_asset_tag;
+  std::string board_asset_tag;
+  bool cpuid_hypervisor_bit = false;    // CPUID leaf 1 ECX bit 31
+  std::string cpuid_hypervisor_vendor;  // CPUID leaf 0x40000000 signature, e.g. "KVMKVMKVM"
+  std::string hypervisor_type;          // /sys/hypervisor/type (Xen) or similar
+  std::string container_marker;         // e.g. "/.dockerenv", "wsl"; empty if none
+};
+
+struct RawIdentity {
+  OsFamily os = OsFamily::kOther;
+  std::array<RawSlot, kSlotCount> slots;
+  EnvironmentSignals environment;
+  // Only for the KooGallery "MAC|DISK|BOARD|CPU" format (reference/koogallery.md §9.1).
+  std::string board_serial;      // baseboard serial as read; empty if unreadable
+  std::string cpu_processor_id;  // CPUID(1) EDX:EAX as 16 upper-case hex digits; empty if none
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+
+  // Reads every identity source with direct system calls. Unreadable sources are recorded in
+  // the slot's probes, not returned as errors.
+  virtual Result<RawIdentity> CollectIdentity() = 0;
+
+  // CPU topology (hwloc on Linux). Costs milliseconds; callers load it only when needed.
+  virtual Result<Topology> LoadTopology() = 0;
+
+  // The implementation for this OS. Defined in the per-OS file; owned by the library.
+  static Platform& Default();
+};
+
+}  // namespace licagent::platform
