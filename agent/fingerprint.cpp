@@ -143,10 +143,14 @@ Result<Fingerprint> ComputeFingerprint(const platform::RawIdentity& raw, const I
   return fp;
 }
 
-Result<Fingerprint> CollectFingerprint(const IdentityKey& key) {
-  Result<platform::RawIdentity> raw = platform::Platform::Default().CollectIdentity();
+Result<Fingerprint> CollectFingerprint(platform::Platform& platform, const IdentityKey& key) {
+  Result<platform::RawIdentity> raw = platform.CollectIdentity();
   if (!raw) return raw.error();
   return ComputeFingerprint(*raw, key);
+}
+
+Result<Fingerprint> CollectFingerprint(const IdentityKey& key) {
+  return CollectFingerprint(platform::Platform::Default(), key);
 }
 
 Result<std::string> KooGalleryFingerprint() {

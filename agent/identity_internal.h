@@ -41,6 +41,9 @@ EnvironmentVerdict ClassifyEnvironment(const platform::EnvironmentSignals& signa
 // Fails only with kInternal when the crypto library fails.
 Result<Fingerprint> ComputeFingerprint(const platform::RawIdentity& raw, const IdentityKey& key);
 
+// Collects from the given platform (tests pass a FakePlatform) and computes the fingerprint.
+Result<Fingerprint> CollectFingerprint(platform::Platform& platform, const IdentityKey& key);
+
 // "MAC|DISK|BOARD|CPU" per reference/koogallery.md §9.1, at most 1024 characters (the
 // marketplace's deviceFingerprint limit): surplus list members are dropped from the end.
 std::string FormatKooGalleryFingerprint(const platform::RawIdentity& raw);

@@ -1,0 +1,55 @@
+// The KooGallery device fingerprint "MAC|DISK|BOARD|CPU" (reference/koogallery.md §9.1).
+#include "agent/identity_internal.h"
+#include "tests/catch.h"
+#include "tests/unit/machines.h"
+
+namespace licagent {
+namespace {
+
+using testing::SlotOf;
+using testing::Values;
+
+TEST_CASE("KooGallery fingerprint of a populated server", "[koogallery]") {
+  CHECK(FormatKooGalleryFingerprint(testing::BareMetalServer()) ==
+        "B8:CA:3A:6B:11:20,B8:CA:3A:6B:11:21|S4EWNX0R123456,ZA1D2XYZ|.7XYZ123.CNFCP0012345.|"
+        "BFEBFBFF000606A6");
+}
+
+TEST_CASE("Huawei's example shape: missing board serial leaves an empty field", "[koogallery]") {
+  platform::RawIdentity m;
+  SlotOf(m, Slot::kNic) = Values({"04:7c:16:5e:e3:5d"});
+  SlotOf(m, Slot::kDisk) = Values({"001b_444a_488b_5cec."});
+  m.board_serial = "To Be Filled By O.E.M.";
+  m.cpu_processor_id = "BFEBFBFF00090672";
+  CHECK(FormatKooGalleryFingerprint(m) == "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.||BFEBFBFF00090672");
+}
+
+TEST_CASE("Lists are sorted and de-duplicated, so every run prints the same", "[koogallery]") {
+  platform::RawIdentity a;
+  SlotOf(a, Slot::kNic) = Values({"b8:ca:3a:6b:11:21", "B8CA3A6B1120", "b8:ca:3a:6b:11:20"});
+  SlotOf(a, Slot::kDisk) = Values({"ZZZ", "AAA"});
+  CHECK(FormatKooGalleryFingerprint(a) == "B8:CA:3A:6B:11:20,B8:CA:3A:6B:11:21|AAA,ZZZ||");
+}
+
+TEST_CASE("An empty machine gives three separators", "[koogallery]") {
+  CHECK(FormatKooGalleryFingerprint(platform::RawIdentity{}) == "|||");
+}
+
+TEST_CASE("The string never exceeds the 1024-character deviceFingerprint field", "[koogallery]") {
+  platform::RawIdentity m;
+  for (int i = 0; i < 200; ++i) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "00:1b:21:00:%02x:%02x", i / 256, i % 256);
+    SlotOf(m, Slot::kNic).values.push_back({mac, "test"});
+    SlotOf(m, Slot::kDisk).values.push_back({"SERIALNUMBER" + std::to_string(1000 + i), "test"});
+  }
+  m.cpu_processor_id = "BFEBFBFF00090672";
+  const std::string s = FormatKooGalleryFingerprint(m);
+  CHECK(s.size() <= 1024);
+  CHECK(s.size() > 900);
+  CHECK(s.rfind("|BFEBFBFF00090672") == s.size() - 17);
+  CHECK(s.find("00:1B:21:00:00:00") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace licagent
