@@ -99,9 +99,10 @@ EnvironmentVerdict ClassifyEnvironment(const platform::EnvironmentSignals& s) {
   }
 
   for (const Cloud& c : kClouds) {
-    const bool hit = (!c.chassis_asset_tag.empty() && s.chassis_asset_tag == c.chassis_asset_tag) ||
-                     (!c.vendor_or_product.empty() && (Contains(s.sys_vendor, c.vendor_or_product) ||
-                                                       Contains(s.product_name, c.vendor_or_product)));
+    const bool hit =
+        (!c.chassis_asset_tag.empty() && s.chassis_asset_tag == c.chassis_asset_tag) ||
+        (!c.vendor_or_product.empty() && (Contains(s.sys_vendor, c.vendor_or_product) ||
+                                          Contains(s.product_name, c.vendor_or_product)));
     if (hit) {
       v.cloud_provider = std::string(c.provider);
       v.signals.push_back(Describe("cloud", c.provider));
@@ -120,9 +121,10 @@ EnvironmentVerdict ClassifyEnvironment(const platform::EnvironmentSignals& s) {
   }
 
   if (s.cpuid_hypervisor_bit) {
-    v.signals.push_back(s.cpuid_hypervisor_vendor.empty()
-                            ? std::string("cpuid: hypervisor bit set")
-                            : Describe("cpuid: hypervisor bit set, vendor", s.cpuid_hypervisor_vendor));
+    v.signals.push_back(
+        s.cpuid_hypervisor_vendor.empty()
+            ? std::string("cpuid: hypervisor bit set")
+            : Describe("cpuid: hypervisor bit set, vendor", s.cpuid_hypervisor_vendor));
     vm = true;
   }
   if (!s.hypervisor_type.empty()) {

@@ -12,8 +12,8 @@ namespace licagent {
 namespace {
 
 constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-constexpr int kBytes = 17;   // header + 7 tags + CRC
-constexpr int kChars = 28;   // ceil(136 / 5); the last 4 bits are zero padding
+constexpr int kBytes = 17;  // header + 7 tags + CRC
+constexpr int kChars = 28;  // ceil(136 / 5); the last 4 bits are zero padding
 constexpr int kGroup = 4;
 
 Error Malformed(std::string message) {
@@ -45,9 +45,9 @@ std::uint16_t Crc16CcittFalse(const std::uint8_t* data, std::size_t size) {
 
 std::string Identifier::ToString() const {
   std::array<std::uint8_t, kBytes> bytes{};
-  bytes[0] = static_cast<std::uint8_t>(((version & 0x7) << 5) |
-                                       ((static_cast<int>(os) & 0x3) << 3) |
-                                       (static_cast<int>(environment) & 0x7));
+  bytes[0] =
+      static_cast<std::uint8_t>(((version & 0x7) << 5) | ((static_cast<int>(os) & 0x3) << 3) |
+                                (static_cast<int>(environment) & 0x7));
   for (int i = 0; i < kSlotCount; ++i) {
     bytes[1 + 2 * i] = static_cast<std::uint8_t>(tags[i] >> 8);
     bytes[2 + 2 * i] = static_cast<std::uint8_t>(tags[i] & 0xFF);

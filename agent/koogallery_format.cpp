@@ -70,8 +70,9 @@ std::string FormatKooGalleryFingerprint(const platform::RawIdentity& raw) {
     }
     longer->pop_back();
   }
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  });
   return out;
 }
 

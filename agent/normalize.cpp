@@ -49,8 +49,8 @@ constexpr std::array<std::string_view, 10> kDenied = {
 // docs/identity.md): QEMU's default IDE serials, Firecracker's root block device.
 bool IsGenericVirtualDiskSerial(std::string_view normalized) {
   if (normalized == "OVERLAYBLK") return true;
-  return normalized.size() == 7 && normalized.substr(0, 6) == "QM0000" &&
-         normalized[6] >= '1' && normalized[6] <= '9';
+  return normalized.size() == 7 && normalized.substr(0, 6) == "QM0000" && normalized[6] >= '1' &&
+         normalized[6] <= '9';
 }
 
 Normalized Reject(std::string reason) { return Normalized{{}, false, std::move(reason)}; }

@@ -40,7 +40,7 @@ int Fail(const Options& o, const Error& e) {
 
 json TopologyJson(const Result<Topology>& t) {
   if (!t) return json{{"error", t.error().message}};
-  return json{{"packages", t->packages}, {"cores", t->cores},       {"pus", t->pus},
+  return json{{"packages", t->packages},     {"cores", t->cores},         {"pus", t->pus},
               {"cpu_vendor", t->cpu_vendor}, {"cpu_model", t->cpu_model}, {"backend", t->backend}};
 }
 
@@ -62,7 +62,8 @@ json FingerprintJson(const Fingerprint& fp, bool explain) {
     }
     if (explain) {
       json probes = json::array();
-      for (const Probe& p : s.probes) probes.push_back({{"source", p.source}, {"outcome", p.outcome}});
+      for (const Probe& p : s.probes)
+        probes.push_back({{"source", p.source}, {"outcome", p.outcome}});
       j["probes"] = probes;
     }
     slots.push_back(j);
@@ -101,8 +102,7 @@ void PrintExplanation(const Fingerprint& fp) {
     const bool present = s.tag != 0;
     std::printf("%-16s %-6d %-8s %-5s %s%s\n", SlotName(s.slot), SlotWeight(s.slot),
                 present ? "present" : "absent", present ? Hex16(s.tag).c_str() : "-",
-                present ? s.source.c_str() : s.absent_reason.c_str(),
-                s.weak ? "  [weak]" : "");
+                present ? s.source.c_str() : s.absent_reason.c_str(), s.weak ? "  [weak]" : "");
   }
   std::printf("\nSources tried (values are never shown)\n");
   for (const SlotReport& s : fp.slots) {
@@ -200,8 +200,9 @@ Command AddFingerprintCommand(CLI::App& app) {
       "fingerprint",
       "Print this machine's hardware identifier (HW1-...). Only keyed 16-bit tags of hardware "
       "values are printed, never the values themselves, except with --format koogallery.");
-  cmd->add_flag("--json", options->json, "Machine-readable output: identifier, environment, "
-                                         "per-slot presence and tags (never raw values)");
+  cmd->add_flag("--json", options->json,
+                "Machine-readable output: identifier, environment, "
+                "per-slot presence and tags (never raw values)");
   cmd->add_flag("--explain", options->explain,
                 "Explain which sources were read, which were skipped and why, and the CPU "
                 "topology");

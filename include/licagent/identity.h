@@ -88,12 +88,12 @@ struct Probe {
 // What one slot contributed on this machine.
 struct SlotReport {
   Slot slot = Slot::kPlatformUuid;
-  std::uint16_t tag = 0;                 // the tag stored in the identifier; 0 = absent
+  std::uint16_t tag = 0;                  // the tag stored in the identifier; 0 = absent
   std::vector<std::uint16_t> candidates;  // tags of every accepted value (stored one first)
-  bool weak = false;                     // present but not unique evidence (e.g. a local MAC)
-  std::string source;                    // where the stored value came from; empty if absent
-  std::string absent_reason;             // why the slot is absent; empty if present
-  std::vector<Probe> probes;             // every source tried
+  bool weak = false;                      // present but not unique evidence (e.g. a local MAC)
+  std::string source;                     // where the stored value came from; empty if absent
+  std::string absent_reason;              // why the slot is absent; empty if present
+  std::vector<Probe> probes;              // every source tried
 };
 
 // This machine's identity under one product key.
@@ -138,9 +138,9 @@ const char* ToString(SlotVerdict verdict) noexcept;  // "not-stored", "matched",
 
 struct MatchResult {
   bool accepted = false;
-  int score = 0;        // weight of matching slots
-  int possible = 0;     // weight of the stored identifier's present slots
-  int matched = 0;      // number of matching slots
+  int score = 0;     // weight of matching slots
+  int possible = 0;  // weight of the stored identifier's present slots
+  int matched = 0;   // number of matching slots
   int stored_slots = 0;
   bool hardware_present = false;
   bool hardware_matched = false;

@@ -12,14 +12,14 @@ namespace licagent {
 // A small closed set that says what the caller can do about a failure. Context (a path, a
 // slot name, a key id) goes in Error::message, never in new codes.
 enum class ErrorCode {
-  kInvalidArgument,       // the caller passed something unusable
-  kMalformedIdentifier,   // a hardware identifier text does not decode (typo, length, version)
-  kNotFound,              // a file or value is not there
-  kPermissionDenied,      // the OS refused access
-  kIoError,               // the OS failed a read or write
-  kCorrupt,               // present but does not parse
-  kUnsupported,           // not available on this OS or build
-  kInternal,              // a bug
+  kInvalidArgument,      // the caller passed something unusable
+  kMalformedIdentifier,  // a hardware identifier text does not decode (typo, length, version)
+  kNotFound,             // a file or value is not there
+  kPermissionDenied,     // the OS refused access
+  kIoError,              // the OS failed a read or write
+  kCorrupt,              // present but does not parse
+  kUnsupported,          // not available on this OS or build
+  kInternal,             // a bug
 };
 
 // Stable lower-case name of a code, for logs and JSON ("malformed_identifier").
@@ -90,8 +90,8 @@ class [[nodiscard]] Status {
 }  // namespace licagent
 
 // Returns the error of a failed Status/Result expression from the enclosing function.
-#define LICAGENT_RETURN_IF_ERROR(expr)         \
-  do {                                         \
-    auto licagent_r_ = (expr);                 \
+#define LICAGENT_RETURN_IF_ERROR(expr)            \
+  do {                                            \
+    auto licagent_r_ = (expr);                    \
     if (!licagent_r_) return licagent_r_.error(); \
   } while (false)

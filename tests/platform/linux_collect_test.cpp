@@ -88,12 +88,13 @@ TEST_CASE("Fixed disks: boot disk first through LVM and partitions, then by name
   CHECK(OutcomeFor(disk, "dm-0").find("virtual block device") != std::string::npos);
 }
 
-TEST_CASE("Root-only DMI files are skipped without error, and the root identifier still "
-          "matches",
-          "[linux]") {
+TEST_CASE(
+    "Root-only DMI files are skipped without error, and the root identifier still "
+    "matches",
+    "[linux]") {
   SysfsFixture fx("dell-r650.manifest");
-  auto as_root = ComputeFingerprint(platform::linux_impl::Collect(fx.Sources()),
-                                    BuiltinIdentityKey());
+  auto as_root =
+      ComputeFingerprint(platform::linux_impl::Collect(fx.Sources()), BuiltinIdentityKey());
   REQUIRE(as_root);
   for (const char* f : {"product_uuid", "board_serial", "product_serial", "chassis_serial"}) {
     fx.Deny(std::string("/sys/class/dmi/id/") + f);
@@ -134,7 +135,8 @@ TEST_CASE("The recorded CI micro-VM gives a weak but stable identifier", "[linux
   CHECK(fp->identifier.PresentSlots() == 4);
   CHECK(fp->slots[0].absent_reason.find("no DMI") != std::string::npos);
 
-  auto again = ComputeFingerprint(platform::linux_impl::Collect(fx.Sources()), BuiltinIdentityKey());
+  auto again =
+      ComputeFingerprint(platform::linux_impl::Collect(fx.Sources()), BuiltinIdentityKey());
   REQUIRE(again);
   CHECK(again->identifier == fp->identifier);
 }

@@ -57,8 +57,8 @@ class SysfsFixture {
       if (denied_.count(path.substr(root_.size()))) return EACCES;
       return real_read(path, out);
     };
-    s.permanent_mac = [this](const std::string& ifname)
-        -> std::optional<std::array<std::uint8_t, 6>> {
+    s.permanent_mac =
+        [this](const std::string& ifname) -> std::optional<std::array<std::uint8_t, 6>> {
       auto it = perm_.find(ifname);
       if (it == perm_.end()) return std::nullopt;
       return it->second;
@@ -126,8 +126,8 @@ class SysfsFixture {
     } else if (kind == "permaddr") {
       std::array<std::uint8_t, 6> mac{};
       for (int i = 0; i < 6; ++i) {
-        mac[static_cast<std::size_t>(i)] =
-            static_cast<std::uint8_t>(std::stoi(rest.substr(static_cast<std::size_t>(i) * 3, 2), nullptr, 16));
+        mac[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(
+            std::stoi(rest.substr(static_cast<std::size_t>(i) * 3, 2), nullptr, 16));
       }
       perm_[arg] = mac;
     } else if (kind == "rootdev") {

@@ -22,14 +22,15 @@ TEST_CASE("HWLOC_* environment overrides cannot change the topology", "[topology
   auto real = LoadTopology();
   REQUIRE(real);
   const std::string xml = "/tmp/licagent-fake-topology.xml";
-  std::ofstream(xml) << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                        "<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
-                        "<topology version=\"2.0\"><object type=\"Machine\" os_index=\"0\" "
-                        "cpuset=\"0x0000000f\" complete_cpuset=\"0x0000000f\" "
-                        "allowed_cpuset=\"0x0000000f\" nodeset=\"0x00000001\" "
-                        "complete_nodeset=\"0x00000001\" allowed_nodeset=\"0x00000001\">"
-                        "<info name=\"DMIProductUUID\" value=\"deadbeef-0000-1111-2222-333344445555\"/>"
-                        "</object></topology>\n";
+  std::ofstream(xml)
+      << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+         "<topology version=\"2.0\"><object type=\"Machine\" os_index=\"0\" "
+         "cpuset=\"0x0000000f\" complete_cpuset=\"0x0000000f\" "
+         "allowed_cpuset=\"0x0000000f\" nodeset=\"0x00000001\" "
+         "complete_nodeset=\"0x00000001\" allowed_nodeset=\"0x00000001\">"
+         "<info name=\"DMIProductUUID\" value=\"deadbeef-0000-1111-2222-333344445555\"/>"
+         "</object></topology>\n";
   for (const char* spec : {"HWLOC_XMLFILE", "HWLOC_SYNTHETIC", "HWLOC_FSROOT", "HWLOC_COMPONENTS",
                            "HWLOC_THISSYSTEM"}) {
     INFO(spec);

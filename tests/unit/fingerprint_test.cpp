@@ -10,7 +10,8 @@ namespace {
 using testing::SlotOf;
 using testing::Values;
 
-Fingerprint Compute(const platform::RawIdentity& raw, const IdentityKey& key = BuiltinIdentityKey()) {
+Fingerprint Compute(const platform::RawIdentity& raw,
+                    const IdentityKey& key = BuiltinIdentityKey()) {
   auto fp = ComputeFingerprint(raw, key);
   REQUIRE(fp);
   return *fp;

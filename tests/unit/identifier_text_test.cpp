@@ -46,8 +46,8 @@ TEST_CASE("Identifiers encode to the independent reference vectors", "[identifie
 }
 
 TEST_CASE("Identifiers round-trip through text", "[identifier]") {
-  const Identifier id = Make(OsFamily::kLinux, Environment::kVmContainer,
-                             {0, 0, 0xA82A, 0, 0xF7A4, 0x1CC9, 0x8F5B});
+  const Identifier id =
+      Make(OsFamily::kLinux, Environment::kVmContainer, {0, 0, 0xA82A, 0, 0xF7A4, 0x1CC9, 0x8F5B});
   auto parsed = ParseIdentifier(id.ToString());
   REQUIRE(parsed);
   CHECK(*parsed == id);
@@ -89,8 +89,8 @@ TEST_CASE("Every single-character substitution is detected", "[identifier]") {
 }
 
 TEST_CASE("Every adjacent transposition is detected", "[identifier]") {
-  for (const std::string text : {"HW1-52GV-5GYM-WQV0-E619-795N-RVBY-6HB0",
-                                 "HW1-4800-0000-28TB-XVR0-0400-1ZZZ-QKKG"}) {
+  for (const std::string text :
+       {"HW1-52GV-5GYM-WQV0-E619-795N-RVBY-6HB0", "HW1-4800-0000-28TB-XVR0-0400-1ZZZ-QKKG"}) {
     std::string compact = text.substr(4);
     std::erase(compact, '-');
     for (std::size_t i = 0; i + 1 < compact.size(); ++i) {
@@ -139,9 +139,9 @@ TEST_CASE("A reserved environment class in a well-formed header is rejected", "[
 TEST_CASE("The header carries version, platform and environment", "[identifier]") {
   std::set<std::string> seen;
   for (OsFamily os : {OsFamily::kLinux, OsFamily::kWindows, OsFamily::kMacos, OsFamily::kOther}) {
-    for (Environment env : {Environment::kBareMetal, Environment::kVm, Environment::kContainer,
-                            Environment::kCloudVm, Environment::kVmContainer,
-                            Environment::kUnknown}) {
+    for (Environment env :
+         {Environment::kBareMetal, Environment::kVm, Environment::kContainer, Environment::kCloudVm,
+          Environment::kVmContainer, Environment::kUnknown}) {
       const Identifier id = Make(os, env, {9, 8, 7, 6, 5, 4, 3});
       const std::string text = id.ToString();
       seen.insert(text);

@@ -21,7 +21,8 @@ TEST_CASE("Huawei's example shape: missing board serial leaves an empty field", 
   SlotOf(m, Slot::kDisk) = Values({"001b_444a_488b_5cec."});
   m.board_serial = "To Be Filled By O.E.M.";
   m.cpu_processor_id = "BFEBFBFF00090672";
-  CHECK(FormatKooGalleryFingerprint(m) == "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.||BFEBFBFF00090672");
+  CHECK(FormatKooGalleryFingerprint(m) ==
+        "04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.||BFEBFBFF00090672");
 }
 
 TEST_CASE("Lists are sorted and de-duplicated, so every run prints the same", "[koogallery]") {

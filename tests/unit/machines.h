@@ -37,7 +37,8 @@ inline platform::RawIdentity BareMetalServer() {
   SlotOf(id, Slot::kDisk) = Values({"S4EWNX0R123456", "ZA1D2XYZ"});
   SlotOf(id, Slot::kOsInstallId) = Values({"0f5e1c2a9b3d4e6f8a7b6c5d4e3f2a1b"});
   SlotOf(id, Slot::kBootVolume) = Values({"6b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"});
-  SlotOf(id, Slot::kCpu) = Values({"GenuineIntel|6|106|6|Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"});
+  SlotOf(id, Slot::kCpu) =
+      Values({"GenuineIntel|6|106|6|Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"});
   id.board_serial = ".7XYZ123.CNFCP0012345.";
   id.cpu_processor_id = "BFEBFBFF000606A6";
   return id;

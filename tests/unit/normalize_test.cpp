@@ -30,9 +30,9 @@ TEST_CASE("UUIDs become canonical lower-case 8-4-4-4-12", "[normalize]") {
 }
 
 TEST_CASE("Placeholder UUIDs are absent, never values", "[normalize]") {
-  for (const char* junk : {"00000000-0000-0000-0000-000000000000",
-                           "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
-                           "03000200-0400-0500-0006-000700080009", ""}) {
+  for (const char* junk :
+       {"00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+        "03000200-0400-0500-0006-000700080009", ""}) {
     CHECK_FALSE(Rejected(Slot::kPlatformUuid, junk).empty());
   }
 }
@@ -44,10 +44,9 @@ TEST_CASE("Serials are upper-cased with white space removed", "[normalize]") {
 }
 
 TEST_CASE("Firmware placeholder serials are deny-listed", "[normalize]") {
-  for (const char* junk :
-       {"To Be Filled By O.E.M.", "TO BE FILLED BY O.E.M.", "Default string", "System Serial Number",
-        "Not Specified", "Not Applicable", "None", "N/A", "0123456789", "0", "000000000000",
-        "FFFFFFFF", " ", "\n"}) {
+  for (const char* junk : {"To Be Filled By O.E.M.", "TO BE FILLED BY O.E.M.", "Default string",
+                           "System Serial Number", "Not Specified", "Not Applicable", "None", "N/A",
+                           "0123456789", "0", "000000000000", "FFFFFFFF", " ", "\n"}) {
     CHECK(Rejected(Slot::kPlatformSerial, junk) == "placeholder value");
   }
 }
