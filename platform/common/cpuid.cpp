@@ -25,8 +25,7 @@ std::string FromRegisters(std::initializer_list<unsigned> regs) {
     std::memcpy(bytes, &r, 4);
     out.append(bytes, 4);
   }
-  out.erase(out.find_last_not_of('\0') + 1);
-  std::erase(out, '\0');
+  std::erase(out, '\0');  // vendor signatures and brand strings are NUL-padded
   return out;
 }
 
