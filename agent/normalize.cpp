@@ -99,6 +99,7 @@ Normalized NormalizeLower(std::string_view raw) {
     if (c == '{' || c == '}') continue;
     out += Lower(c);
   }
+  out = Trim(out);  // "{ id }" and "id" are the same id
   if (IsJunkValue(out)) return Reject("placeholder value");
   return Normalized{out, false, {}};
 }

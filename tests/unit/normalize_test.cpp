@@ -79,6 +79,11 @@ TEST_CASE("Install ids, volume ids and CPU strings", "[normalize]") {
   CHECK(Accepted(Slot::kOsInstallId, "{6F9619FF-8B86-D011-B42D-00C04FC964FF}") ==
         "6f9619ff-8b86-d011-b42d-00c04fc964ff");
   CHECK(Rejected(Slot::kOsInstallId, "uninitialized") == "placeholder value");
+  // Found by normalize_fuzz: white space inside braces is not part of the id.
+  CHECK(Accepted(Slot::kOsInstallId, "{ 6F9619FF-8B86-D011-B42D-00C04FC964FF }") ==
+        "6f9619ff-8b86-d011-b42d-00c04fc964ff");
+  CHECK(Accepted(Slot::kBootVolume, " {4300-0000} ") == "4300-0000");
+  CHECK(Rejected(Slot::kBootVolume, "{ }") == "placeholder value");
   CHECK(Accepted(Slot::kBootVolume, "6B1D2E3F-4A5B") == "6b1d2e3f-4a5b");
   CHECK(Accepted(Slot::kCpu, "  GenuineIntel|6|106|6|Intel(R)   Xeon(R)  Gold ") ==
         "GenuineIntel|6|106|6|Intel(R) Xeon(R) Gold");
