@@ -5,7 +5,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "licagent/identity.h"
@@ -26,6 +28,16 @@ struct RawValue {
 struct RawSlot {
   std::vector<RawValue> values;
   std::vector<Probe> probes;  // every source tried, including those that gave a value
+
+  // Records a value read from `source`, with a "read" probe.
+  void AddValue(std::string value, const std::string& source) {
+    values.push_back(RawValue{std::move(value), source});
+    AddProbe(source, "read");
+  }
+  // Records a source tried, with its outcome ("absent: …", "skipped: …").
+  void AddProbe(std::string source, std::string outcome) {
+    probes.push_back(Probe{std::move(source), std::move(outcome)});
+  }
 };
 
 // Cheap, unprivileged hints for the environment class; agent/environment.cpp decides.
@@ -52,7 +64,16 @@ struct RawIdentity {
   // Only for the KooGallery "MAC|DISK|BOARD|CPU" format (reference/koogallery.md §9.1).
   std::string board_serial;      // baseboard serial as read; empty if unreadable
   std::string cpu_processor_id;  // CPUID(1) EDX:EAX as 16 upper-case hex digits; empty if none
+
+  RawSlot& slot(Slot s) { return slots[static_cast<std::size_t>(s)]; }
+  const RawSlot& slot(Slot s) const { return slots[static_cast<std::size_t>(s)]; }
 };
+
+// The probe outcome for a source that failed: "skipped: …" when access was refused, else
+// "absent: …". Error messages carry context, never a value that was read.
+inline std::string ProbeOutcome(const Error& error) {
+  return (error.code == ErrorCode::kPermissionDenied ? "skipped: " : "absent: ") + error.message;
+}
 
 class Platform {
  public:

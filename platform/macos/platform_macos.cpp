@@ -39,23 +39,6 @@ Error ErrnoError(std::string context, int err) {
   return Error{code, std::move(context) + ": " + std::generic_category().message(err), err};
 }
 
-RawSlot& SlotOf(RawIdentity* identity, Slot slot) {
-  return identity->slots[static_cast<std::size_t>(slot)];
-}
-
-void AddProbe(RawSlot* slot, std::string source, std::string outcome) {
-  slot->probes.push_back(Probe{std::move(source), std::move(outcome)});
-}
-
-void AddValue(RawSlot* slot, std::string value, const std::string& source) {
-  slot->values.push_back(RawValue{std::move(value), source});
-  AddProbe(slot, source, "read");
-}
-
-std::string Outcome(const Error& error) {
-  return (error.code == ErrorCode::kPermissionDenied ? "skipped: " : "absent: ") + error.message;
-}
-
 // Owns one Core Foundation reference (a Create/Copy result).
 class CfRef {
  public:
@@ -141,33 +124,33 @@ int SysctlInt(const char* name) {
 }
 
 void CollectPlatformExpert(RawIdentity* identity) {
-  RawSlot* uuid_slot = &SlotOf(identity, Slot::kPlatformUuid);
-  RawSlot* serial_slot = &SlotOf(identity, Slot::kPlatformSerial);
+  RawSlot* uuid_slot = &identity->slot(Slot::kPlatformUuid);
+  RawSlot* serial_slot = &identity->slot(Slot::kPlatformSerial);
   // MACH_PORT_NULL selects the default main port on every macOS version (kIOMainPortDefault is
   // macOS 12+, kIOMasterPortDefault is deprecated).
   const IoObject expert(
       IOServiceGetMatchingService(MACH_PORT_NULL, IOServiceMatching("IOPlatformExpertDevice")));
   if (expert.get() == IO_OBJECT_NULL) {
-    AddProbe(uuid_slot, "IOPlatformExpertDevice", "absent: no platform expert in the registry");
-    AddProbe(serial_slot, "IOPlatformExpertDevice", "absent: no platform expert in the registry");
+    uuid_slot->AddProbe("IOPlatformExpertDevice", "absent: no platform expert in the registry");
+    serial_slot->AddProbe("IOPlatformExpertDevice", "absent: no platform expert in the registry");
     return;
   }
   const std::string uuid_source = "IOPlatformExpertDevice IOPlatformUUID";
   std::string uuid = RegistryString(expert.get(), CFSTR(kIOPlatformUUIDKey));
   if (uuid.empty()) {
-    AddProbe(uuid_slot, uuid_source, "absent: property missing");
+    uuid_slot->AddProbe(uuid_source, "absent: property missing");
   } else {
     // IOKit prints upper case; the slot's canonical text is lower case, as on Linux.
     std::transform(uuid.begin(), uuid.end(), uuid.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    AddValue(uuid_slot, std::move(uuid), uuid_source);
+    uuid_slot->AddValue(std::move(uuid), uuid_source);
   }
   const std::string serial_source = "IOPlatformExpertDevice IOPlatformSerialNumber";
   std::string serial = RegistryString(expert.get(), CFSTR(kIOPlatformSerialNumberKey));
   if (serial.empty()) {
-    AddProbe(serial_slot, serial_source, "absent: property missing");
+    serial_slot->AddProbe(serial_source, "absent: property missing");
   } else {
-    AddValue(serial_slot, std::move(serial), serial_source);
+    serial_slot->AddValue(std::move(serial), serial_source);
   }
   // "Apple Inc." and e.g. "MacBookPro18,3"; VMs show their own ("VirtualMac2,1", Parallels...).
   identity->environment.sys_vendor = RegistryString(expert.get(), CFSTR("manufacturer"));
@@ -185,7 +168,7 @@ void CollectNic(RawSlot* slot) {
   const CfRef primary_owner(primary);
   if (matching == nullptr || primary == nullptr) {
     if (matching != nullptr) CFRelease(matching);
-    AddProbe(slot, source, "absent: cannot build the IOKit matching dictionary");
+    slot->AddProbe(source, "absent: cannot build the IOKit matching dictionary");
     return;
   }
   CFDictionarySetValue(primary, CFSTR(kIOPrimaryInterface), kCFBooleanTrue);
@@ -193,7 +176,7 @@ void CollectNic(RawSlot* slot) {
   io_iterator_t raw_iterator = IO_OBJECT_NULL;
   // IOServiceGetMatchingServices consumes `matching`, even on failure.
   if (IOServiceGetMatchingServices(MACH_PORT_NULL, matching, &raw_iterator) != KERN_SUCCESS) {
-    AddProbe(slot, source, "absent: IOServiceGetMatchingServices failed");
+    slot->AddProbe(source, "absent: IOServiceGetMatchingServices failed");
     return;
   }
   const IoObject iterator(raw_iterator);
@@ -219,9 +202,9 @@ void CollectNic(RawSlot* slot) {
       text += kDigits[bytes[i] >> 4];
       text += kDigits[bytes[i] & 0xF];
     }
-    AddValue(slot, std::move(text), source);
+    slot->AddValue(std::move(text), source);
   }
-  if (slot->values.empty()) AddProbe(slot, source, "absent: no primary interface with a MAC");
+  if (slot->values.empty()) slot->AddProbe(source, "absent: no primary interface with a MAC");
 }
 
 // Serials of internal block storage devices, in registry order (the internal SSD is normally the
@@ -230,7 +213,7 @@ void CollectDisks(RawSlot* slot) {
   io_iterator_t raw_iterator = IO_OBJECT_NULL;
   if (IOServiceGetMatchingServices(MACH_PORT_NULL, IOServiceMatching("IOBlockStorageDevice"),
                                    &raw_iterator) != KERN_SUCCESS) {
-    AddProbe(slot, "IOBlockStorageDevice", "absent: IOServiceGetMatchingServices failed");
+    slot->AddProbe("IOBlockStorageDevice", "absent: IOServiceGetMatchingServices failed");
     return;
   }
   const IoObject iterator(raw_iterator);
@@ -244,18 +227,18 @@ void CollectDisks(RawSlot* slot) {
         DictionaryString(device.get(), CFSTR(kIOPropertyProtocolCharacteristicsKey),
                          CFSTR(kIOPropertyPhysicalInterconnectLocationKey));
     if (location != kIOPropertyInternalKey) {
-      AddProbe(slot, source, "skipped: not an internal disk");
+      slot->AddProbe(source, "skipped: not an internal disk");
       continue;
     }
     std::string serial = DictionaryString(device.get(), CFSTR(kIOPropertyDeviceCharacteristicsKey),
                                           CFSTR(kIOPropertyProductSerialNumberKey));
     if (serial.empty()) {
-      AddProbe(slot, source, "absent: the device reports no serial number");
+      slot->AddProbe(source, "absent: the device reports no serial number");
     } else {
-      AddValue(slot, std::move(serial), source);
+      slot->AddValue(std::move(serial), source);
     }
   }
-  if (slot->probes.empty()) AddProbe(slot, "IOBlockStorageDevice", "absent: no block device");
+  if (slot->probes.empty()) slot->AddProbe("IOBlockStorageDevice", "absent: no block device");
 }
 
 // The UUID of the volume mounted at `path` (getattrlist ATTR_VOL_UUID).
@@ -287,18 +270,18 @@ void CollectBootVolume(RawSlot* slot) {
     const std::string source = std::string(path) + " volume UUID (getattrlist)";
     auto uuid = VolumeUuid(path);
     if (uuid) {
-      AddValue(slot, std::move(*uuid), source);
+      slot->AddValue(std::move(*uuid), source);
       return;
     }
-    AddProbe(slot, source, Outcome(uuid.error()));
+    slot->AddProbe(source, ProbeOutcome(uuid.error()));
   }
 }
 
 void CollectCpu(RawIdentity* identity) {
-  RawSlot* slot = &SlotOf(identity, Slot::kCpu);
+  RawSlot* slot = &identity->slot(Slot::kCpu);
   const CpuidInfo cpu = ReadCpuid();
   if (cpu.available) {  // Intel Macs: the same value as Linux and Windows on that CPU
-    AddValue(slot, CpuSlotValue(cpu), "CPUID");
+    slot->AddValue(CpuSlotValue(cpu), "CPUID");
     identity->cpu_processor_id = ProcessorId(cpu);
     identity->environment.cpuid_hypervisor_bit = cpu.hypervisor_bit;
     identity->environment.cpuid_hypervisor_vendor = cpu.hypervisor_vendor;
@@ -309,9 +292,9 @@ void CollectCpu(RawIdentity* identity) {
   auto brand = SysctlString("machdep.cpu.brand_string");
   auto model = SysctlString("hw.model");
   if (!brand || !model) {
-    AddProbe(slot, source, Outcome(!brand ? brand.error() : model.error()));
+    slot->AddProbe(source, ProbeOutcome(!brand ? brand.error() : model.error()));
   } else {
-    AddValue(slot, *brand + "|" + *model, source);
+    slot->AddValue(*brand + "|" + *model, source);
   }
   // The hypervisor bit's equivalent on Apple silicon (macOS 11+).
   identity->environment.cpuid_hypervisor_bit = SysctlInt("kern.hv_vmm_present") == 1;
@@ -323,11 +306,11 @@ class MacPlatform final : public Platform {
     RawIdentity identity;
     identity.os = OsFamily::kMacos;
     CollectPlatformExpert(&identity);
-    CollectNic(&SlotOf(&identity, Slot::kNic));
-    CollectDisks(&SlotOf(&identity, Slot::kDisk));
-    AddProbe(&SlotOf(&identity, Slot::kOsInstallId), "macOS",
-             "absent: macOS keeps no OS installation id");
-    CollectBootVolume(&SlotOf(&identity, Slot::kBootVolume));
+    CollectNic(&identity.slot(Slot::kNic));
+    CollectDisks(&identity.slot(Slot::kDisk));
+    identity.slot(Slot::kOsInstallId)
+        .AddProbe("macOS", "absent: macOS keeps no OS installation id");
+    CollectBootVolume(&identity.slot(Slot::kBootVolume));
     CollectCpu(&identity);
     return identity;
   }

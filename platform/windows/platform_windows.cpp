@@ -46,25 +46,6 @@ constexpr DWORD kMaxPhysicalDrives = 64;
 constexpr DWORD kMaxDescriptorSize = 64 * 1024;
 constexpr DWORD kMaxVolumeExtents = 1024;
 
-RawSlot& SlotOf(RawIdentity* identity, Slot slot) {
-  return identity->slots[static_cast<std::size_t>(slot)];
-}
-
-void AddProbe(RawSlot* slot, std::string source, std::string outcome) {
-  slot->probes.push_back(Probe{std::move(source), std::move(outcome)});
-}
-
-void AddValue(RawSlot* slot, std::string value, const std::string& source) {
-  slot->values.push_back(RawValue{std::move(value), source});
-  AddProbe(slot, source, "read");
-}
-
-// A probe outcome for a failed source. Error messages carry context and the system's text for
-// the error code, never a value that was read.
-std::string Outcome(const Error& error) {
-  return (error.code == ErrorCode::kPermissionDenied ? "skipped: " : "absent: ") + error.message;
-}
-
 // Owns a kernel handle from CreateFileW.
 class Handle {
  public:
@@ -125,29 +106,29 @@ std::string NoStructure(int type, const SmbiosInfo& info) {
 void AddSmbiosString(RawSlot* slot, const std::string* value, int type, const std::string& source,
                      const SmbiosInfo& info) {
   if (value == nullptr) {
-    AddProbe(slot, source, NoStructure(type, info));
+    slot->AddProbe(source, NoStructure(type, info));
   } else if (value->empty()) {
-    AddProbe(slot, source, "absent: no string in the SMBIOS structure");
+    slot->AddProbe(source, "absent: no string in the SMBIOS structure");
   } else {
-    AddValue(slot, *value, source);
+    slot->AddValue(*value, source);
   }
 }
 
 void CollectSmbios(RawIdentity* identity) {
-  RawSlot* uuid_slot = &SlotOf(identity, Slot::kPlatformUuid);
-  RawSlot* serial_slot = &SlotOf(identity, Slot::kPlatformSerial);
+  RawSlot* uuid_slot = &identity->slot(Slot::kPlatformUuid);
+  RawSlot* serial_slot = &identity->slot(Slot::kPlatformSerial);
   const std::string table_source = "SMBIOS (GetSystemFirmwareTable RSMB)";
 
   auto blob = ReadRawSmbios();
   if (!blob) {
-    AddProbe(uuid_slot, table_source, Outcome(blob.error()));
-    AddProbe(serial_slot, table_source, Outcome(blob.error()));
+    uuid_slot->AddProbe(table_source, ProbeOutcome(blob.error()));
+    serial_slot->AddProbe(table_source, ProbeOutcome(blob.error()));
     return;
   }
   auto parsed = ParseRawSmbiosData(*blob);
   if (!parsed) {
-    AddProbe(uuid_slot, table_source, Outcome(parsed.error()));
-    AddProbe(serial_slot, table_source, Outcome(parsed.error()));
+    uuid_slot->AddProbe(table_source, ProbeOutcome(parsed.error()));
+    serial_slot->AddProbe(table_source, ProbeOutcome(parsed.error()));
     return;
   }
   const SmbiosInfo& info = *parsed;
@@ -172,11 +153,11 @@ void CollectSmbios(RawIdentity* identity) {
 
   const std::string uuid_source = "SMBIOS type 1 UUID (GetSystemFirmwareTable RSMB)";
   if (!info.system) {
-    AddProbe(uuid_slot, uuid_source, NoStructure(1, info));
+    uuid_slot->AddProbe(uuid_source, NoStructure(1, info));
   } else if (info.system->uuid.empty()) {
-    AddProbe(uuid_slot, uuid_source, "absent: SMBIOS 2.0 type 1 structure has no UUID");
+    uuid_slot->AddProbe(uuid_source, "absent: SMBIOS 2.0 type 1 structure has no UUID");
   } else {
-    AddValue(uuid_slot, info.system->uuid, uuid_source);
+    uuid_slot->AddValue(info.system->uuid, uuid_source);
   }
 
   // Baseboard first, as on Linux: it moves with the board that also carries the UUID, while
@@ -199,7 +180,7 @@ void CollectNics(RawSlot* slot) {
   MIB_IF_TABLE2* raw_table = nullptr;
   const auto rc = static_cast<DWORD>(GetIfTable2(&raw_table));
   if (rc != NO_ERROR) {
-    AddProbe(slot, "GetIfTable2", Outcome(WindowsError("GetIfTable2", rc)));
+    slot->AddProbe("GetIfTable2", ProbeOutcome(WindowsError("GetIfTable2", rc)));
     return;
   }
   const std::unique_ptr<MIB_IF_TABLE2, FreeMibTableDeleter> table(raw_table);
@@ -220,13 +201,13 @@ void CollectNics(RawSlot* slot) {
     if (flags.FilterInterface) continue;
     const std::string source = ToUtf8(row.Alias) + " (GetIfTable2 PermanentPhysicalAddress)";
     if (!flags.HardwareInterface) {
-      AddProbe(slot, source, "skipped: not a hardware interface");
+      slot->AddProbe(source, "skipped: not a hardware interface");
     } else if (row.TunnelType != TUNNEL_TYPE_NONE) {
-      AddProbe(slot, source, "skipped: tunnel interface");
+      slot->AddProbe(source, "skipped: tunnel interface");
     } else if (flags.EndPointInterface) {
-      AddProbe(slot, source, "skipped: endpoint device (tethered phone or similar)");
+      slot->AddProbe(source, "skipped: endpoint device (tethered phone or similar)");
     } else if (row.PhysicalAddressLength != 6) {
-      AddProbe(slot, source, "absent: no 6-byte hardware address");
+      slot->AddProbe(source, "absent: no 6-byte hardware address");
     } else {
       nics.push_back(Nic{row.Type == IF_TYPE_IEEE80211, row.InterfaceLuid.Info.NetLuidIndex,
                          Hex(std::span(row.PermanentPhysicalAddress, 6)), source});
@@ -241,12 +222,12 @@ void CollectNics(RawSlot* slot) {
     const bool duplicate = std::any_of(slot->values.begin(), slot->values.end(),
                                        [&](const RawValue& v) { return v.value == nic.mac; });
     if (duplicate) {
-      AddProbe(slot, nic.source, "skipped: same address as an earlier interface");
+      slot->AddProbe(nic.source, "skipped: same address as an earlier interface");
     } else {
-      AddValue(slot, std::move(nic.mac), nic.source);
+      slot->AddValue(std::move(nic.mac), nic.source);
     }
   }
-  if (slot->probes.empty()) AddProbe(slot, "GetIfTable2", "absent: no Ethernet or Wi-Fi interface");
+  if (slot->probes.empty()) slot->AddProbe("GetIfTable2", "absent: no Ethernet or Wi-Fi interface");
 }
 
 // System drive, boot disk and disk serials.
@@ -329,10 +310,10 @@ Result<StorageDeviceDescriptor> QueryStorageDescriptor(HANDLE disk) {
 void CollectDisks(const Result<std::wstring>& drive, RawSlot* slot) {
   std::optional<DWORD> boot_disk;
   if (!drive) {
-    AddProbe(slot, "boot disk lookup", Outcome(drive.error()));
+    slot->AddProbe("boot disk lookup", ProbeOutcome(drive.error()));
   } else if (auto number = BootDiskNumber(*drive); !number) {
-    AddProbe(slot, "boot disk lookup (IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS)",
-             Outcome(number.error()));
+    slot->AddProbe("boot disk lookup (IOCTL_VOLUME_GET_VOLUME_DISK_EXTENTS)",
+                   ProbeOutcome(number.error()));
   } else {
     boot_disk = *number;
   }
@@ -353,24 +334,24 @@ void CollectDisks(const Result<std::wstring>& drive, RawSlot* slot) {
       const DWORD error = GetLastError();
       if (error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND) continue;  // no drive n
       any_drive = true;
-      AddProbe(slot, source, Outcome(WindowsError("CreateFileW " + name, error)));
+      slot->AddProbe(source, ProbeOutcome(WindowsError("CreateFileW " + name, error)));
       continue;
     }
     any_drive = true;
     auto descriptor = QueryStorageDescriptor(handle.get());
     if (!descriptor) {
-      AddProbe(slot, source, Outcome(descriptor.error()));
+      slot->AddProbe(source, ProbeOutcome(descriptor.error()));
     } else if (const std::string_view why = DiskSlotExclusion(*descriptor); !why.empty()) {
-      AddProbe(slot, source, "skipped: " + std::string(why));
+      slot->AddProbe(source, "skipped: " + std::string(why));
     } else if (descriptor->serial_number.empty()) {
-      AddProbe(slot, source, "absent: the driver reports no serial number");
+      slot->AddProbe(source, "absent: the driver reports no serial number");
     } else {
       disks.push_back(Disk{n, std::move(descriptor->serial_number), source});
     }
   }
   if (!any_drive) {
-    AddProbe(slot, "\\\\.\\PhysicalDrive0.." + std::to_string(kMaxPhysicalDrives - 1),
-             "absent: no physical drive found");
+    slot->AddProbe("\\\\.\\PhysicalDrive0.." + std::to_string(kMaxPhysicalDrives - 1),
+                   "absent: no physical drive found");
   }
   // Boot disk first (the stored member of the set), then by drive number.
   std::stable_sort(disks.begin(), disks.end(), [&](const Disk& a, const Disk& b) {
@@ -381,9 +362,9 @@ void CollectDisks(const Result<std::wstring>& drive, RawSlot* slot) {
     const bool duplicate = std::any_of(slot->values.begin(), slot->values.end(),
                                        [&](const RawValue& v) { return v.value == disk.serial; });
     if (duplicate) {
-      AddProbe(slot, disk.source, "skipped: same serial as an earlier drive (multipath)");
+      slot->AddProbe(disk.source, "skipped: same serial as an earlier drive (multipath)");
     } else {
-      AddValue(slot, std::move(disk.serial), disk.source);
+      slot->AddValue(std::move(disk.serial), disk.source);
     }
   }
 }
@@ -421,41 +402,41 @@ void CollectOsInstallId(RawSlot* slot) {
   const std::string source = "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid";
   auto guid = ReadMachineGuid();
   if (!guid) {
-    AddProbe(slot, source, Outcome(guid.error()));
+    slot->AddProbe(source, ProbeOutcome(guid.error()));
   } else if (guid->empty()) {
-    AddProbe(slot, source, "absent: empty value");
+    slot->AddProbe(source, "absent: empty value");
   } else {
-    AddValue(slot, std::move(*guid), source);
+    slot->AddValue(std::move(*guid), source);
   }
 }
 
 void CollectBootVolume(const Result<std::wstring>& drive, RawSlot* slot) {
   if (!drive) {
-    AddProbe(slot, "system volume serial", Outcome(drive.error()));
+    slot->AddProbe("system volume serial", ProbeOutcome(drive.error()));
     return;
   }
   const std::wstring root = *drive + L"\\";
   const std::string source = ToUtf8(root) + " volume serial (GetVolumeInformationW)";
   DWORD serial = 0;
   if (!GetVolumeInformationW(root.c_str(), nullptr, 0, &serial, nullptr, nullptr, nullptr, 0)) {
-    AddProbe(slot, source, Outcome(WindowsError("GetVolumeInformationW", GetLastError())));
+    slot->AddProbe(source, ProbeOutcome(WindowsError("GetVolumeInformationW", GetLastError())));
     return;
   }
   // "XXXX-XXXX", as `vol` and `dir` print it.
   char text[10];
   std::snprintf(text, sizeof text, "%04X-%04X", static_cast<unsigned>(serial >> 16),
                 static_cast<unsigned>(serial & 0xFFFF));
-  AddValue(slot, text, source);
+  slot->AddValue(text, source);
 }
 
 void CollectCpu(RawIdentity* identity) {
-  RawSlot* slot = &SlotOf(identity, Slot::kCpu);
+  RawSlot* slot = &identity->slot(Slot::kCpu);
   const CpuidInfo cpu = ReadCpuid();
   if (!cpu.available) {
-    AddProbe(slot, "CPUID", "absent: CPUID is not available on this processor");
+    slot->AddProbe("CPUID", "absent: CPUID is not available on this processor");
     return;
   }
-  AddValue(slot, CpuSlotValue(cpu), "CPUID");
+  slot->AddValue(CpuSlotValue(cpu), "CPUID");
   identity->cpu_processor_id = ProcessorId(cpu);
   identity->environment.cpuid_hypervisor_bit = cpu.hypervisor_bit;
   identity->environment.cpuid_hypervisor_vendor = cpu.hypervisor_vendor;
@@ -525,11 +506,11 @@ class WindowsPlatform final : public Platform {
     RawIdentity identity;
     identity.os = OsFamily::kWindows;
     CollectSmbios(&identity);
-    CollectNics(&SlotOf(&identity, Slot::kNic));
+    CollectNics(&identity.slot(Slot::kNic));
     const Result<std::wstring> drive = SystemDrive();
-    CollectDisks(drive, &SlotOf(&identity, Slot::kDisk));
-    CollectOsInstallId(&SlotOf(&identity, Slot::kOsInstallId));
-    CollectBootVolume(drive, &SlotOf(&identity, Slot::kBootVolume));
+    CollectDisks(drive, &identity.slot(Slot::kDisk));
+    CollectOsInstallId(&identity.slot(Slot::kOsInstallId));
+    CollectBootVolume(drive, &identity.slot(Slot::kBootVolume));
     CollectCpu(&identity);
     return identity;
   }

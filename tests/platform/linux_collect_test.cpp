@@ -14,8 +14,6 @@ using platform::RawIdentity;
 using platform::RawSlot;
 using testing::SysfsFixture;
 
-const RawSlot& SlotOf(const RawIdentity& id, Slot s) { return id.slots[static_cast<int>(s)]; }
-
 std::vector<std::string> ValuesOf(const RawSlot& slot) {
   std::vector<std::string> out;
   for (const auto& v : slot.values) out.push_back(v.value);
@@ -35,16 +33,16 @@ TEST_CASE("A populated server read as root fills every slot", "[linux]") {
   CHECK(id.os == OsFamily::kLinux);
   CHECK(id.environment.dmi_available);
   CHECK(id.environment.sys_vendor == "Dell Inc.");
-  CHECK(ValuesOf(SlotOf(id, Slot::kPlatformUuid)) ==
+  CHECK(ValuesOf(id.slot(Slot::kPlatformUuid)) ==
         std::vector<std::string>{"4c4c4544-0042-3510-8052-b4c04f333432"});
-  CHECK(ValuesOf(SlotOf(id, Slot::kPlatformSerial)) ==
+  CHECK(ValuesOf(id.slot(Slot::kPlatformSerial)) ==
         std::vector<std::string>{".7XYZ123.CNFCP0012345.", "7XYZ123", "7XYZ123"});
   CHECK(id.board_serial == ".7XYZ123.CNFCP0012345.");
-  CHECK(ValuesOf(SlotOf(id, Slot::kOsInstallId)) ==
+  CHECK(ValuesOf(id.slot(Slot::kOsInstallId)) ==
         std::vector<std::string>{"0f5e1c2a9b3d4e6f8a7b6c5d4e3f2a1b"});
-  CHECK(ValuesOf(SlotOf(id, Slot::kBootVolume)) ==
+  CHECK(ValuesOf(id.slot(Slot::kBootVolume)) ==
         std::vector<std::string>{"6b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"});
-  CHECK(ValuesOf(SlotOf(id, Slot::kCpu)) ==
+  CHECK(ValuesOf(id.slot(Slot::kCpu)) ==
         std::vector<std::string>{"GenuineIntel|6|106|6|Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"});
   CHECK(id.cpu_processor_id == "BFEBFBFF000606A6");
 
@@ -58,7 +56,7 @@ TEST_CASE("A populated server read as root fills every slot", "[linux]") {
 TEST_CASE("Only physical, fixed NICs count, by permanent MAC, in bus order", "[linux]") {
   SysfsFixture fx("dell-r650.manifest");
   const RawIdentity id = platform::linux_impl::Collect(fx.Sources());
-  const RawSlot& nic = SlotOf(id, Slot::kNic);
+  const RawSlot& nic = id.slot(Slot::kNic);
   // eno2 shows the bond's stolen MAC in `address`; ETHTOOL_GPERMADDR gives its own.
   CHECK(ValuesOf(nic) ==
         std::vector<std::string>{"b8ca3a6b1120", "b8ca3a6b1121", "9c:fc:e8:12:34:56"});
@@ -75,7 +73,7 @@ TEST_CASE("Only physical, fixed NICs count, by permanent MAC, in bus order", "[l
 TEST_CASE("Fixed disks: boot disk first through LVM and partitions, then by name", "[linux]") {
   SysfsFixture fx("dell-r650.manifest");
   const RawIdentity id = platform::linux_impl::Collect(fx.Sources());
-  const RawSlot& disk = SlotOf(id, Slot::kDisk);
+  const RawSlot& disk = id.slot(Slot::kDisk);
   CHECK(ValuesOf(disk) ==
         std::vector<std::string>{"S4EWNX0R123456      ", "ZA1D2XYZ", "WD-WCC4E1234567"});
   CHECK(disk.values[0].source == "/sys/block/nvme0n1/device/serial");
@@ -100,9 +98,9 @@ TEST_CASE(
     fx.Deny(std::string("/sys/class/dmi/id/") + f);
   }
   const RawIdentity id = platform::linux_impl::Collect(fx.Sources());
-  CHECK(SlotOf(id, Slot::kPlatformUuid).values.empty());
-  CHECK(SlotOf(id, Slot::kPlatformSerial).values.empty());
-  CHECK(OutcomeFor(SlotOf(id, Slot::kPlatformUuid), "/sys/class/dmi/id/product_uuid") ==
+  CHECK(id.slot(Slot::kPlatformUuid).values.empty());
+  CHECK(id.slot(Slot::kPlatformSerial).values.empty());
+  CHECK(OutcomeFor(id.slot(Slot::kPlatformUuid), "/sys/class/dmi/id/product_uuid") ==
         "skipped: readable by root only");
   CHECK(id.board_serial.empty());
   auto as_user = ComputeFingerprint(id, BuiltinIdentityKey());
@@ -120,10 +118,10 @@ TEST_CASE("The recorded CI micro-VM gives a weak but stable identifier", "[linux
   CHECK_FALSE(id.environment.dmi_available);
   CHECK(id.environment.container_marker == "/.dockerenv");
   CHECK(id.environment.cpuid_hypervisor_vendor == "KVMKVMKVM");
-  CHECK(ValuesOf(SlotOf(id, Slot::kNic)) == std::vector<std::string>{"02:fc:00:00:00:01"});
-  CHECK(ValuesOf(SlotOf(id, Slot::kDisk)) == std::vector<std::string>{"overlayblk"});
-  CHECK(ValuesOf(SlotOf(id, Slot::kBootVolume)) == std::vector<std::string>{"75d01d969b1fcb9e"});
-  CHECK(SlotOf(id, Slot::kBootVolume).values[0].source == "statfs(/) f_fsid");
+  CHECK(ValuesOf(id.slot(Slot::kNic)) == std::vector<std::string>{"02:fc:00:00:00:01"});
+  CHECK(ValuesOf(id.slot(Slot::kDisk)) == std::vector<std::string>{"overlayblk"});
+  CHECK(ValuesOf(id.slot(Slot::kBootVolume)) == std::vector<std::string>{"75d01d969b1fcb9e"});
+  CHECK(id.slot(Slot::kBootVolume).values[0].source == "statfs(/) f_fsid");
 
   auto fp = ComputeFingerprint(id, BuiltinIdentityKey());
   REQUIRE(fp);
@@ -149,8 +147,8 @@ TEST_CASE("A root file system without a stable id leaves boot_volume absent", "[
         platform::linux_impl::RootFilesystem{0x794c7630, {1, 2}});  // overlayfs
   };
   const RawIdentity id = platform::linux_impl::Collect(s);
-  CHECK(SlotOf(id, Slot::kBootVolume).values.empty());
-  CHECK(OutcomeFor(SlotOf(id, Slot::kBootVolume), "statfs(/) f_fsid").find("no stable") !=
+  CHECK(id.slot(Slot::kBootVolume).values.empty());
+  CHECK(OutcomeFor(id.slot(Slot::kBootVolume), "statfs(/) f_fsid").find("no stable") !=
         std::string::npos);
 }
 

@@ -7,7 +7,6 @@
 namespace licagent {
 namespace {
 
-using testing::SlotOf;
 using testing::Values;
 
 Fingerprint Compute(const platform::RawIdentity& raw,
@@ -51,12 +50,12 @@ TEST_CASE("The weak CI micro-VM still gets an identifier that says it is weak", 
 TEST_CASE("A locally administered MAC is ignored outside a VM or beside a real one",
           "[fingerprint]") {
   platform::RawIdentity server = testing::BareMetalServer();
-  SlotOf(server, Slot::kNic) = Values({"02:42:ac:11:00:02"});  // Docker-style MAC on bare metal
+  server.slot(Slot::kNic) = Values({"02:42:ac:11:00:02"});  // Docker-style MAC on bare metal
   Fingerprint fp = Compute(server);
   CHECK(fp.identifier.tags[2] == 0);
   CHECK(fp.slots[2].absent_reason.find("locally administered") != std::string::npos);
 
-  SlotOf(server, Slot::kNic) = Values({"02:42:ac:11:00:02", "b8:ca:3a:6b:11:20"});
+  server.slot(Slot::kNic) = Values({"02:42:ac:11:00:02", "b8:ca:3a:6b:11:20"});
   fp = Compute(server);
   CHECK(fp.identifier.tags[2] != 0);
   CHECK(fp.slots[2].candidates.size() == 1);
@@ -65,8 +64,8 @@ TEST_CASE("A locally administered MAC is ignored outside a VM or beside a real o
 
 TEST_CASE("Junk values fall through to the next source of the slot", "[fingerprint]") {
   platform::RawIdentity server = testing::BareMetalServer();
-  SlotOf(server, Slot::kPlatformSerial) = Values({"To Be Filled By O.E.M.", "7XYZ123"});
-  SlotOf(server, Slot::kPlatformUuid) = Values({"03000200-0400-0500-0006-000700080009"});
+  server.slot(Slot::kPlatformSerial) = Values({"To Be Filled By O.E.M.", "7XYZ123"});
+  server.slot(Slot::kPlatformUuid) = Values({"03000200-0400-0500-0006-000700080009"});
   const Fingerprint fp = Compute(server);
   CHECK(fp.identifier.tags[0] == 0);
   CHECK(fp.slots[0].absent_reason == "rejected: placeholder value");
@@ -91,9 +90,9 @@ TEST_CASE("Identifiers depend on the product key and nothing else", "[fingerprin
 TEST_CASE("Equivalent spellings of the same hardware give the same identifier", "[fingerprint]") {
   platform::RawIdentity a = testing::BareMetalServer();
   platform::RawIdentity b = testing::BareMetalServer();
-  SlotOf(b, Slot::kPlatformUuid) = Values({"{4c4c4544-0042-3510-8052-b4c04f333432}\n"});
-  SlotOf(b, Slot::kNic) = Values({"B8-CA-3A-6B-11-20", "b8ca3a6b1121"});
-  SlotOf(b, Slot::kDisk) = Values({"  s4ewnx0r123456 ", "ZA1D2XYZ"});
+  b.slot(Slot::kPlatformUuid) = Values({"{4c4c4544-0042-3510-8052-b4c04f333432}\n"});
+  b.slot(Slot::kNic) = Values({"B8-CA-3A-6B-11-20", "b8ca3a6b1121"});
+  b.slot(Slot::kDisk) = Values({"  s4ewnx0r123456 ", "ZA1D2XYZ"});
   CHECK(Compute(a).identifier == Compute(b).identifier);
 }
 

@@ -6,7 +6,6 @@
 namespace licagent {
 namespace {
 
-using testing::SlotOf;
 using testing::Values;
 
 TEST_CASE("KooGallery fingerprint of a populated server", "[koogallery]") {
@@ -17,8 +16,8 @@ TEST_CASE("KooGallery fingerprint of a populated server", "[koogallery]") {
 
 TEST_CASE("Huawei's example shape: missing board serial leaves an empty field", "[koogallery]") {
   platform::RawIdentity m;
-  SlotOf(m, Slot::kNic) = Values({"04:7c:16:5e:e3:5d"});
-  SlotOf(m, Slot::kDisk) = Values({"001b_444a_488b_5cec."});
+  m.slot(Slot::kNic) = Values({"04:7c:16:5e:e3:5d"});
+  m.slot(Slot::kDisk) = Values({"001b_444a_488b_5cec."});
   m.board_serial = "To Be Filled By O.E.M.";
   m.cpu_processor_id = "BFEBFBFF00090672";
   CHECK(FormatKooGalleryFingerprint(m) ==
@@ -27,8 +26,8 @@ TEST_CASE("Huawei's example shape: missing board serial leaves an empty field", 
 
 TEST_CASE("Lists are sorted and de-duplicated, so every run prints the same", "[koogallery]") {
   platform::RawIdentity a;
-  SlotOf(a, Slot::kNic) = Values({"b8:ca:3a:6b:11:21", "B8CA3A6B1120", "b8:ca:3a:6b:11:20"});
-  SlotOf(a, Slot::kDisk) = Values({"ZZZ", "AAA"});
+  a.slot(Slot::kNic) = Values({"b8:ca:3a:6b:11:21", "B8CA3A6B1120", "b8:ca:3a:6b:11:20"});
+  a.slot(Slot::kDisk) = Values({"ZZZ", "AAA"});
   CHECK(FormatKooGalleryFingerprint(a) == "B8:CA:3A:6B:11:20,B8:CA:3A:6B:11:21|AAA,ZZZ||");
 }
 
@@ -41,8 +40,8 @@ TEST_CASE("The string never exceeds the 1024-character deviceFingerprint field",
   for (int i = 0; i < 200; ++i) {
     char mac[18];
     std::snprintf(mac, sizeof mac, "00:1b:21:00:%02x:%02x", i / 256, i % 256);
-    SlotOf(m, Slot::kNic).values.push_back({mac, "test"});
-    SlotOf(m, Slot::kDisk).values.push_back({"SERIALNUMBER" + std::to_string(1000 + i), "test"});
+    m.slot(Slot::kNic).values.push_back({mac, "test"});
+    m.slot(Slot::kDisk).values.push_back({"SERIALNUMBER" + std::to_string(1000 + i), "test"});
   }
   m.cpu_processor_id = "BFEBFBFF00090672";
   const std::string s = FormatKooGalleryFingerprint(m);

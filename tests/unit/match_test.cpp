@@ -9,7 +9,6 @@ namespace licagent {
 namespace {
 
 using testing::BareMetalServer;
-using testing::SlotOf;
 using testing::Values;
 
 Fingerprint Collect(const platform::RawIdentity& raw) {
@@ -29,23 +28,23 @@ struct Scenario {
 
 void Nothing(platform::RawIdentity&) {}
 void NicReplaced(platform::RawIdentity& m) {
-  SlotOf(m, Slot::kNic) = Values({"3c:fd:fe:a0:00:01", "3c:fd:fe:a0:00:02"});
+  m.slot(Slot::kNic) = Values({"3c:fd:fe:a0:00:01", "3c:fd:fe:a0:00:02"});
 }
 void CpuUpgraded(platform::RawIdentity& m) {
-  SlotOf(m, Slot::kCpu) = Values({"GenuineIntel|6|143|8|Intel(R) Xeon(R) Gold 6438Y+"});
+  m.slot(Slot::kCpu) = Values({"GenuineIntel|6|143|8|Intel(R) Xeon(R) Gold 6438Y+"});
 }
 void OsReinstalled(platform::RawIdentity& m) {
-  SlotOf(m, Slot::kOsInstallId) = Values({"aa5e1c2a9b3d4e6f8a7b6c5d4e3f2a1b"});
-  SlotOf(m, Slot::kBootVolume) = Values({"11111111-4a5b-4c6d-8e7f-9a0b1c2d3e4f"});
+  m.slot(Slot::kOsInstallId) = Values({"aa5e1c2a9b3d4e6f8a7b6c5d4e3f2a1b"});
+  m.slot(Slot::kBootVolume) = Values({"11111111-4a5b-4c6d-8e7f-9a0b1c2d3e4f"});
 }
 void NewDiskAndReinstall(platform::RawIdentity& m) {
   OsReinstalled(m);
-  SlotOf(m, Slot::kDisk) = Values({"S5NEWDISK0001", "ZA1D2XYZ-NEW"});
+  m.slot(Slot::kDisk) = Values({"S5NEWDISK0001", "ZA1D2XYZ-NEW"});
 }
 void MotherboardSwapped(platform::RawIdentity& m) {
-  SlotOf(m, Slot::kPlatformUuid) = Values({"4c4c4544-0099-3510-8052-b4c04f339999"});
-  SlotOf(m, Slot::kPlatformSerial) = Values({".9ABC999.CNFCP0099999.", "9ABC999"});
-  SlotOf(m, Slot::kNic) = Values({"b8:ca:3a:99:99:20", "b8:ca:3a:99:99:21"});
+  m.slot(Slot::kPlatformUuid) = Values({"4c4c4544-0099-3510-8052-b4c04f339999"});
+  m.slot(Slot::kPlatformSerial) = Values({".9ABC999.CNFCP0099999.", "9ABC999"});
+  m.slot(Slot::kNic) = Values({"b8:ca:3a:99:99:20", "b8:ca:3a:99:99:21"});
 }
 // The system disk moved into another PC: only the disk and what is on it come along.
 void DiskMovedToAnotherPc(platform::RawIdentity& m) {
@@ -55,13 +54,13 @@ void DiskMovedToAnotherPc(platform::RawIdentity& m) {
 // A disk image copied onto another PC: machine-id, volume id and the CPU model come along.
 void ImageCopiedToAnotherPc(platform::RawIdentity& m) {
   MotherboardSwapped(m);
-  SlotOf(m, Slot::kDisk) = Values({"WD-OTHERDISK01"});
+  m.slot(Slot::kDisk) = Values({"WD-OTHERDISK01"});
 }
 // A hypervisor clone that regenerated the UUID, serial and MAC; disk, OS and CPU copied.
 void VmCloneWithNewUuidAndMac(platform::RawIdentity& m) { MotherboardSwapped(m); }
 void OnlyMachineIdLeft(platform::RawIdentity& m) {
   ImageCopiedToAnotherPc(m);
-  SlotOf(m, Slot::kBootVolume) = Values({"22222222-0000-4c6d-8e7f-9a0b1c2d3e4f"});
+  m.slot(Slot::kBootVolume) = Values({"22222222-0000-4c6d-8e7f-9a0b1c2d3e4f"});
   CpuUpgraded(m);
 }
 
@@ -96,7 +95,7 @@ TEST_CASE("A match explains every slot", "[match]") {
   const Identifier stored = Collect(BareMetalServer()).identifier;
   platform::RawIdentity machine = BareMetalServer();
   NewDiskAndReinstall(machine);
-  SlotOf(machine, Slot::kPlatformSerial) = {};
+  machine.slot(Slot::kPlatformSerial) = {};
   const MatchResult m = Match(stored, Collect(machine));
   CHECK(m.slots[0] == SlotVerdict::kMatched);
   CHECK(m.slots[1] == SlotVerdict::kMissing);
@@ -115,8 +114,8 @@ TEST_CASE("Any current member of a set slot matches the stored primary", "[match
   const Identifier stored = Collect(BareMetalServer()).identifier;
   platform::RawIdentity machine = BareMetalServer();
   // The onboard NIC order changed and a second disk was added in front.
-  SlotOf(machine, Slot::kNic) = Values({"b8:ca:3a:6b:11:21", "b8:ca:3a:6b:11:20"});
-  SlotOf(machine, Slot::kDisk) = Values({"NEWDISK0001", "S4EWNX0R123456"});
+  machine.slot(Slot::kNic) = Values({"b8:ca:3a:6b:11:21", "b8:ca:3a:6b:11:20"});
+  machine.slot(Slot::kDisk) = Values({"NEWDISK0001", "S4EWNX0R123456"});
   const MatchResult m = Match(stored, Collect(machine));
   CHECK(m.score == 13);
   CHECK(m.accepted);
@@ -126,8 +125,8 @@ TEST_CASE("Making sources unreadable cannot lower the denominator", "[match]") {
   const Identifier stored = Collect(BareMetalServer()).identifier;
   platform::RawIdentity machine = BareMetalServer();
   // Read without root: DMI UUID and serials are 0400 on Linux.
-  SlotOf(machine, Slot::kPlatformUuid) = {};
-  SlotOf(machine, Slot::kPlatformSerial) = {};
+  machine.slot(Slot::kPlatformUuid) = {};
+  machine.slot(Slot::kPlatformSerial) = {};
   MatchResult m = Match(stored, Collect(machine));
   CHECK(m.possible == 13);
   CHECK(m.score == 8);

@@ -14,10 +14,6 @@
 namespace licagent::platform {
 namespace {
 
-const RawSlot& SlotOf(const RawIdentity& identity, Slot slot) {
-  return identity.slots[static_cast<std::size_t>(slot)];
-}
-
 bool Matches(const std::string& text, const char* pattern) {
   return std::regex_match(text, std::regex(pattern));
 }
@@ -34,26 +30,26 @@ TEST_CASE("WindowsPlatform collects an identity", "[windows]") {
   }
 
   // MachineGuid: Wine creates one per prefix.
-  const RawSlot& install = SlotOf(identity, Slot::kOsInstallId);
+  const RawSlot& install = identity.slot(Slot::kOsInstallId);
   REQUIRE(install.values.size() == 1);
   CHECK(Matches(install.values[0].value,
                 "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"));
 
-  const RawSlot& cpu = SlotOf(identity, Slot::kCpu);
+  const RawSlot& cpu = identity.slot(Slot::kCpu);
   REQUIRE(cpu.values.size() == 1);
   CHECK(Matches(cpu.values[0].value, "[^|]+\\|[0-9]+\\|[0-9]+\\|[0-9]+\\|.*"));
   CHECK(Matches(identity.cpu_processor_id, "[0-9A-F]{16}"));
 
-  const RawSlot& boot_volume = SlotOf(identity, Slot::kBootVolume);
+  const RawSlot& boot_volume = identity.slot(Slot::kBootVolume);
   REQUIRE(boot_volume.values.size() == 1);
   CHECK(Matches(boot_volume.values[0].value, "[0-9A-F]{4}-[0-9A-F]{4}"));
 
   // Wine's synthetic SMBIOS table has a type 1 UUID (from /etc/machine-id) and no strings.
   CHECK(identity.environment.dmi_available);
-  for (const RawValue& uuid : SlotOf(identity, Slot::kPlatformUuid).values) {
+  for (const RawValue& uuid : identity.slot(Slot::kPlatformUuid).values) {
     CHECK(Matches(uuid.value, "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"));
   }
-  for (const RawValue& mac : SlotOf(identity, Slot::kNic).values) {
+  for (const RawValue& mac : identity.slot(Slot::kNic).values) {
     CHECK(Matches(mac.value, "[0-9a-fA-F]{12}"));
   }
 }
