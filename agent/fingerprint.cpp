@@ -124,16 +124,19 @@ Result<Fingerprint> ComputeFingerprint(const platform::RawIdentity& raw, const I
     if (fp.slots[i].tag != 0 && !fp.slots[i].weak) ++strong_hardware;
   }
   if (strong_hardware == 0) {
-    fp.weak_reasons.push_back("no hardware-anchored slot (platform uuid, serial, NIC, disk) "
-                              "with a unique value");
+    fp.weak_reasons.push_back(
+        "no hardware-anchored slot (platform uuid, serial, NIC, disk) "
+        "with a unique value");
   }
   if (fp.slots[nic].weak) {
-    fp.weak_reasons.push_back("the NIC slot holds a locally administered (hypervisor-assigned) MAC");
+    fp.weak_reasons.push_back(
+        "the NIC slot holds a locally administered (hypervisor-assigned) MAC");
   }
   if (fp.identifier.environment == Environment::kContainer ||
       fp.identifier.environment == Environment::kVmContainer) {
-    fp.weak_reasons.push_back("a container marker is present: install-scoped ids may come from "
-                              "an image shared by many machines");
+    fp.weak_reasons.push_back(
+        "a container marker is present: install-scoped ids may come from "
+        "an image shared by many machines");
   }
   const int present = fp.identifier.PresentSlots();
   if (present < 4) {

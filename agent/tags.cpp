@@ -17,10 +17,9 @@ Result<std::uint16_t> SlotTag(const IdentityKey& key, Slot slot, std::string_vie
   message += value;
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int mac_size = 0;
-  const unsigned char* ok =
-      HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(),
-           &mac_size);
+  const unsigned char* ok = HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
+                                 reinterpret_cast<const unsigned char*>(message.data()),
+                                 message.size(), mac.data(), &mac_size);
   // The message holds a raw serial: wipe it before the memory is reused.
   OPENSSL_cleanse(message.data(), message.size());
   if (ok == nullptr || mac_size < 2) {

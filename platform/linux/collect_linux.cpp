@@ -89,7 +89,8 @@ std::string Basename(std::string_view path) {
 
 std::string ErrnoOutcome(int err, std::string_view absent_meaning) {
   if (err == EACCES || err == EPERM) return "skipped: readable by root only";
-  if (err == ENOENT || err == ENODEV || err == ENXIO) return "absent: " + std::string(absent_meaning);
+  if (err == ENOENT || err == ENODEV || err == ENXIO)
+    return "absent: " + std::string(absent_meaning);
   return "skipped: " + std::generic_category().message(err);
 }
 
@@ -230,13 +231,24 @@ std::string DeviceString(DeviceNumber d) {
   return std::to_string(d.major) + ":" + std::to_string(d.minor);
 }
 
+// The file system mounted at "/": its device number and the target of
+// /sys/dev/block/MAJOR:MINOR. Read once per collection (disk and boot-volume slots both need it).
+struct RootDevice {
+  std::optional<DeviceNumber> number;
+  std::string sysfs_link;  // empty if unknown
+};
+
+RootDevice FindRootDevice(const LinuxSources& s, const Reader& r) {
+  RootDevice root;
+  root.number = s.root_device ? s.root_device() : std::nullopt;
+  if (root.number) root.sysfs_link = r.Link("/sys/dev/block/" + DeviceString(*root.number));
+  return root;
+}
+
 // The whole disk under the root file system: partition → parent, dm/md → first slave.
-std::string BootDisk(const LinuxSources& s, const Reader& r) {
-  const auto dev = s.root_device ? s.root_device() : std::nullopt;
-  if (!dev) return {};
-  std::string link = r.Link("/sys/dev/block/" + DeviceString(*dev));
-  if (link.empty()) return {};
-  std::string name = Basename(link);
+std::string BootDisk(const Reader& r, const RootDevice& root) {
+  if (!root.number || root.sysfs_link.empty()) return {};
+  std::string name = Basename(root.sysfs_link);
   for (int depth = 0; depth < 4; ++depth) {
     const std::string dir = "/sys/class/block/" + name;
     if (r.Exists(dir + "/partition")) {
@@ -257,8 +269,8 @@ std::string BootDisk(const LinuxSources& s, const Reader& r) {
   return {};
 }
 
-void CollectDisks(const LinuxSources& s, const Reader& r, RawSlot* slot) {
-  const std::string boot = BootDisk(s, r);
+void CollectDisks(const Reader& r, const RootDevice& root, RawSlot* slot) {
+  const std::string boot = BootDisk(r, root);
   std::vector<RawValue> disks;
   for (const std::string& name : r.List("/sys/block")) {
     const std::string dir = "/sys/block/" + name;
@@ -323,10 +335,10 @@ std::string Hex32(std::uint32_t v) {
   return out;
 }
 
-void CollectBootVolume(const LinuxSources& s, const Reader& r, RawSlot* slot) {
-  const auto dev = s.root_device ? s.root_device() : std::nullopt;
-  if (dev) {
-    const std::string d = DeviceString(*dev);
+void CollectBootVolume(const LinuxSources& s, const Reader& r, const RootDevice& root,
+                       RawSlot* slot) {
+  if (root.number) {
+    const std::string d = DeviceString(*root.number);
     const std::string uuid = ReadUdevProperty(r, d, "ID_FS_UUID");
     const std::string source = "/run/udev/data/b" + d + " (ID_FS_UUID)";
     if (!uuid.empty()) {
@@ -335,7 +347,7 @@ void CollectBootVolume(const LinuxSources& s, const Reader& r, RawSlot* slot) {
       return;
     }
     slot->probes.push_back({source, "absent: no udev record for the root device"});
-    const std::string root_name = Basename(r.Link("/sys/dev/block/" + d));
+    const std::string root_name = Basename(root.sysfs_link);
     for (const std::string& name : r.List("/dev/disk/by-uuid")) {
       if (!root_name.empty() && Basename(r.Link("/dev/disk/by-uuid/" + name)) == root_name) {
         slot->probes.push_back({"/dev/disk/by-uuid", "read"});
@@ -437,9 +449,8 @@ std::optional<std::array<std::uint8_t, 6>> PermanentMac(const std::string& ifnam
 
 std::string ParseVpdPage80(const std::string& page) {
   if (page.size() < 4 || static_cast<unsigned char>(page[1]) != 0x80) return {};
-  const std::size_t length =
-      (static_cast<std::size_t>(static_cast<unsigned char>(page[2])) << 8) |
-      static_cast<unsigned char>(page[3]);
+  const std::size_t length = (static_cast<std::size_t>(static_cast<unsigned char>(page[2])) << 8) |
+                             static_cast<unsigned char>(page[3]);
   if (length == 0 || page.size() < 4 + length) return {};
   std::string serial = page.substr(4, length);
   const auto first = serial.find_first_not_of(" \t\0", 0, 3);
@@ -465,7 +476,13 @@ LinuxSources RealSources() {
     std::memcpy(out.fsid, &fs.f_fsid, sizeof out.fsid);
     return out;
   };
-  s.cpuid = ReadCpuid;
+  // Each CPUID instruction is a VM exit in a guest (5-10 us here; seven leaves per read), and
+  // CPUID cannot change under a running process: hypervisors keep it fixed across live
+  // migration, and glibc has already cached it for its own dispatch. Read it once per process.
+  s.cpuid = [] {
+    static const CpuidInfo info = ReadCpuid();
+    return info;
+  };
   return s;
 }
 
@@ -475,9 +492,10 @@ RawIdentity Collect(const LinuxSources& sources) {
   id.os = OsFamily::kLinux;
   CollectDmi(r, &id);
   CollectNics(sources, r, &id.slots[static_cast<int>(Slot::kNic)]);
-  CollectDisks(sources, r, &id.slots[static_cast<int>(Slot::kDisk)]);
+  const RootDevice root = FindRootDevice(sources, r);
+  CollectDisks(r, root, &id.slots[static_cast<int>(Slot::kDisk)]);
   CollectMachineId(r, &id.slots[static_cast<int>(Slot::kOsInstallId)]);
-  CollectBootVolume(sources, r, &id.slots[static_cast<int>(Slot::kBootVolume)]);
+  CollectBootVolume(sources, r, root, &id.slots[static_cast<int>(Slot::kBootVolume)]);
   CollectCpu(sources, r, &id);
   CollectEnvironment(r, &id.environment);
   return id;
