@@ -63,13 +63,6 @@ constexpr std::array<Cloud, 8> kClouds = {{
     {"", "OpenStack Nova", "openstack"},
 }};
 
-// "i-" and 8 to 17 lower-case hex digits.
-bool IsAwsInstanceId(std::string_view s) {
-  if (s.size() < 10 || s.size() > 19 || s.substr(0, 2) != "i-") return false;
-  return std::all_of(s.begin() + 2, s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 std::string Describe(std::string_view what, std::string_view value) {
   return std::string(what) + ": " + std::string(value);
 }
@@ -110,7 +103,7 @@ EnvironmentVerdict ClassifyEnvironment(const platform::EnvironmentSignals& s) {
     }
   }
   // AWS Nitro puts the instance id in the public board asset tag.
-  if (v.cloud_provider.empty() && IsAwsInstanceId(s.board_asset_tag)) {
+  if (v.cloud_provider.empty() && platform::IsAwsInstanceId(s.board_asset_tag)) {
     v.cloud_provider = "aws-ec2";
     v.signals.push_back("cloud: aws-ec2 (instance id in board asset tag)");
   }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -68,6 +69,16 @@ struct RawIdentity {
   RawSlot& slot(Slot s) { return slots[static_cast<std::size_t>(s)]; }
   const RawSlot& slot(Slot s) const { return slots[static_cast<std::size_t>(s)]; }
 };
+
+// An AWS EC2 instance id ("i-" and 8 to 17 lower-case hex digits): Nitro instances put it in
+// the public DMI board asset tag, making it a platform serial readable without root.
+inline bool IsAwsInstanceId(std::string_view s) {
+  if (s.size() < 10 || s.size() > 19 || s.substr(0, 2) != "i-") return false;
+  for (char c : s.substr(2)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
 // The probe outcome for a source that failed: "skipped: …" when access was refused, else
 // "absent: …". Error messages carry context, never a value that was read.

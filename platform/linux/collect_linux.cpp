@@ -100,17 +100,10 @@ void ReadInto(const Reader& r, std::string_view path, std::string_view absent_me
   int err = 0;
   std::string v = r.Read(path, &err);
   if (err != 0) {
-    slot->probes.push_back({std::string(path), ErrnoOutcome(err, absent_meaning)});
+    slot->AddProbe(std::string(path), ErrnoOutcome(err, absent_meaning));
     return;
   }
-  slot->probes.push_back({std::string(path), "read"});
-  slot->values.push_back({std::move(v), std::string(path)});
-}
-
-bool IsAwsInstanceId(std::string_view s) {
-  if (s.size() < 10 || s.size() > 19 || s.substr(0, 2) != "i-") return false;
-  return std::all_of(s.begin() + 2, s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  slot->AddValue(std::move(v), std::string(path));
 }
 
 void CollectDmi(const Reader& r, RawIdentity* id) {
@@ -137,7 +130,7 @@ void CollectDmi(const Reader& r, RawIdentity* id) {
   ReadInto(r, dmi + "product_uuid", "not provided by the firmware", &uuid);
   // A cloud instance id readable by everyone comes first, so root and non-root runs agree.
   if (IsAwsInstanceId(env.board_asset_tag)) {
-    serial.probes.push_back({dmi + "board_asset_tag", "read (cloud instance id)"});
+    serial.AddProbe(dmi + "board_asset_tag", "read (cloud instance id)");
     serial.values.push_back({env.board_asset_tag, dmi + "board_asset_tag"});
   }
   for (const char* name : {"board_serial", "product_serial", "chassis_serial"}) {
@@ -170,7 +163,7 @@ void CollectNics(const LinuxSources& s, const Reader& r, RawSlot* slot) {
     const std::string dir = "/sys/class/net/" + name;
     const std::string source = name + " (permanent MAC)";
     const std::string target = r.Link(dir);
-    auto skip = [&](std::string why) { slot->probes.push_back({name, "skipped: " + why}); };
+    auto skip = [&](std::string why) { slot->AddProbe(name, "skipped: " + why); };
     if (target.empty() || Has(target, "/devices/virtual/")) {
       skip("virtual interface (loopback, bridge, veth, tunnel, bond)");
       continue;
@@ -206,7 +199,7 @@ void CollectNics(const LinuxSources& s, const Reader& r, RawSlot* slot) {
       }
       mac = r.ReadOrEmpty(dir + "/address");
     }
-    slot->probes.push_back({source, "read"});
+    slot->AddProbe(source, "read");
     nics.push_back({target, {mac, source}});
   }
   std::sort(nics.begin(), nics.end(), [](const Nic& a, const Nic& b) { return a.order < b.order; });
@@ -275,7 +268,7 @@ void CollectDisks(const Reader& r, const RootDevice& root, RawSlot* slot) {
   for (const std::string& name : r.List("/sys/block")) {
     const std::string dir = "/sys/block/" + name;
     const std::string target = r.Link(dir);
-    auto skip = [&](std::string why) { slot->probes.push_back({name, "skipped: " + why}); };
+    auto skip = [&](std::string why) { slot->AddProbe(name, "skipped: " + why); };
     if (target.empty() || Has(target, "/devices/virtual/")) {
       skip("virtual block device (loop, ram, zram, device-mapper, md)");
       continue;
@@ -310,7 +303,7 @@ void CollectDisks(const Reader& r, const RootDevice& root, RawSlot* slot) {
       skip("no serial number exposed");
       continue;
     }
-    slot->probes.push_back({source, name == boot ? "read (boot disk)" : "read"});
+    slot->AddProbe(source, name == boot ? "read (boot disk)" : "read");
     RawValue v{std::move(serial), std::move(source)};
     if (name == boot) {
       disks.insert(disks.begin(), std::move(v));
@@ -342,30 +335,27 @@ void CollectBootVolume(const LinuxSources& s, const Reader& r, const RootDevice&
     const std::string uuid = ReadUdevProperty(r, d, "ID_FS_UUID");
     const std::string source = "/run/udev/data/b" + d + " (ID_FS_UUID)";
     if (!uuid.empty()) {
-      slot->probes.push_back({source, "read"});
-      slot->values.push_back({uuid, source});
+      slot->AddValue(uuid, source);
       return;
     }
-    slot->probes.push_back({source, "absent: no udev record for the root device"});
+    slot->AddProbe(source, "absent: no udev record for the root device");
     const std::string root_name = Basename(root.sysfs_link);
     for (const std::string& name : r.List("/dev/disk/by-uuid")) {
       if (!root_name.empty() && Basename(r.Link("/dev/disk/by-uuid/" + name)) == root_name) {
-        slot->probes.push_back({"/dev/disk/by-uuid", "read"});
-        slot->values.push_back({name, "/dev/disk/by-uuid"});
+        slot->AddValue(name, "/dev/disk/by-uuid");
         return;
       }
     }
-    slot->probes.push_back({"/dev/disk/by-uuid", "absent: no link for the root device"});
+    slot->AddProbe("/dev/disk/by-uuid", "absent: no link for the root device");
   }
   // ext2/3/4 and btrfs derive f_fsid from the file-system UUID; others (overlay, tmpfs, xfs)
   // derive it from device numbers, which are not stable.
   const auto fs = s.root_filesystem ? s.root_filesystem() : std::nullopt;
   const std::string source = "statfs(/) f_fsid";
   if (fs && (fs->type == kExtMagic || fs->type == kBtrfsMagic)) {
-    slot->probes.push_back({source, "read"});
-    slot->values.push_back({Hex32(fs->fsid[0]) + Hex32(fs->fsid[1]), source});
+    slot->AddValue(Hex32(fs->fsid[0]) + Hex32(fs->fsid[1]), source);
   } else {
-    slot->probes.push_back({source, "skipped: the root file system has no stable volume id"});
+    slot->AddProbe(source, "skipped: the root file system has no stable volume id");
   }
 }
 
@@ -376,8 +366,7 @@ void CollectCpu(const LinuxSources& s, const Reader& r, RawIdentity* id) {
   id->environment.cpuid_hypervisor_vendor = cpu.hypervisor_vendor;
   id->cpu_processor_id = ProcessorId(cpu);
   if (cpu.available) {
-    slot.probes.push_back({"cpuid", "read"});
-    slot.values.push_back({CpuSlotValue(cpu), "cpuid"});
+    slot.AddValue(CpuSlotValue(cpu), "cpuid");
     return;
   }
   ReadInto(r, "/sys/devices/system/cpu/cpu0/regs/identification/midr_el1",
