@@ -62,7 +62,7 @@ void FilterWeakNics(Environment environment, bool other_hardware, std::vector<Ac
 
 std::string FirstProblem(const std::vector<Probe>& probes) {
   for (const Probe& p : probes) {
-    if (p.outcome != "read") return p.source + ": " + p.outcome;
+    if (p.outcome.rfind("read", 0) != 0) return p.source + ": " + p.outcome;
   }
   return "no source for this slot on this operating system";
 }
