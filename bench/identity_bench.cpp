@@ -2,7 +2,7 @@
 // Budget and results: docs/performance.md (DESIGN §10: identity collection <= 0.5 ms in process).
 //
 // Besides the Google Benchmark cases, main() measures the FIRST call in a fresh process (static
-// initialisation, lazy symbol binding, first-touch page faults, OpenSSL's provider set-up on the
+// initialisation, lazy symbol binding, first-touch page faults, the crypto library's set-up on the
 // first HMAC, the first CPUID read): it re-executes this binary --first-call-runs times (default
 // 30) with a hidden flag, each child timing its very first calls with a steady clock, and reports
 // the medians as benchmark context (printed in the console header and stored in
@@ -205,8 +205,8 @@ int RunFirstCallChild(std::string_view mode) {
     std::printf("CollectFingerprint.first %.3f\nCollectFingerprint.second %.3f\n", first_us,
                 second_us);
   } else if (mode == "split") {
-    // The same first call taken apart: raw collection, then the first HMAC (OpenSSL's lazy
-    // initialisation and digest fetch), then the rest of ComputeFingerprint.
+    // The same first call taken apart: raw collection, then the first HMAC (the crypto library's
+    // lazy initialisation), then the rest of ComputeFingerprint.
     auto t0 = Clock::now();
     Result<RawIdentity> raw = Platform::Default().CollectIdentity();
     const double raw_us = MicrosSince(t0);
