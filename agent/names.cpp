@@ -18,6 +18,8 @@ const char* ToString(ErrorCode code) noexcept {
       return "io_error";
     case ErrorCode::kCorrupt:
       return "corrupt";
+    case ErrorCode::kBadSignature:
+      return "bad_signature";
     case ErrorCode::kUnsupported:
       return "unsupported";
     case ErrorCode::kInternal:

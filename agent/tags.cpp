@@ -7,13 +7,12 @@
 #include <string>
 
 #include "agent/identity_internal.h"
+#include "agent/sodium.h"
 
 namespace licagent {
 
 Result<std::uint16_t> SlotTag(const IdentityKey& key, Slot slot, std::string_view value) {
-  // sodium_init() is thread-safe and idempotent; it fails only if the OS has no randomness.
-  static const bool initialised = sodium_init() >= 0;
-  if (!initialised) return Error{ErrorCode::kInternal, "libsodium failed to initialise"};
+  if (!SodiumReady()) return Error{ErrorCode::kInternal, "libsodium failed to initialise"};
 
   std::string message = "fp1|";
   message += SlotName(slot);

@@ -33,6 +33,7 @@ constexpr ExitCode ExitCodeFor(ErrorCode code) {
     case ErrorCode::kUnsupported:
       return kExitSystem;
     case ErrorCode::kCorrupt:
+    case ErrorCode::kBadSignature:
       return kExitLicenseInvalid;
     case ErrorCode::kInternal:
       return kExitInternal;

@@ -126,6 +126,8 @@ struct MatchPolicy {
   int min_matched = 2;         // at least this many matching slots (fewer if fewer stored)
   bool require_hardware = true;
   EnvironmentRule environment = EnvironmentRule::kNoLeavingBareMetal;
+
+  friend bool operator==(const MatchPolicy&, const MatchPolicy&) = default;
 };
 
 enum class SlotVerdict {

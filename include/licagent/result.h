@@ -18,6 +18,7 @@ enum class ErrorCode {
   kPermissionDenied,     // the OS refused access
   kIoError,              // the OS failed a read or write
   kCorrupt,              // present but does not parse
+  kBadSignature,         // parses, but no trusted key verifies it
   kUnsupported,          // not available on this OS or build
   kInternal,             // a bug
 };
