@@ -6,6 +6,9 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,6 +89,28 @@ inline std::string ProbeOutcome(const Error& error) {
   return (error.code == ErrorCode::kPermissionDenied ? "skipped: " : "absent: ") + error.message;
 }
 
+// Where licagent keeps its state (docs/cache.md "Locations").
+enum class StateScope {
+  kUser,    // this user's own state: XDG state dir, %LOCALAPPDATA%, ~/Library/Application Support
+  kSystem,  // machine-wide: /var/lib, %ProgramData%, /Library/Application Support
+};
+
+// The environment variable that, when set to an absolute path, replaces the state directory of
+// both scopes (tests, relocated installs). A relative value is an error, never ignored.
+inline constexpr const char* kStateDirEnv = "LICAGENT_STATE_DIR";
+
+// An exclusive advisory lock on a lock file, held until this object is destroyed. Only writers
+// take it; readers never wait for it.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ protected:
+  FileLock() = default;
+};
+
 class Platform {
  public:
   virtual ~Platform() = default;
@@ -96,6 +121,44 @@ class Platform {
 
   // CPU topology (hwloc on Linux). Costs milliseconds; callers load it only when needed.
   virtual Result<Topology> LoadTopology() = 0;
+
+  // --- Files (docs/cache.md). Besides the errors each method names, the OS's refusals and
+  // failures are kPermissionDenied and kIoError, with the path in the message and errno /
+  // GetLastError() in os_error.
+
+  // The licagent state directory of `scope` (not created here). kStateDirEnv wins for both
+  // scopes; a relative override is kInvalidArgument.
+  virtual Result<std::filesystem::path> StateDir(StateScope scope) = 0;
+
+  // The whole file. kNotFound if it does not exist; kCorrupt if it is not a regular file or
+  // holds more than `max_size` bytes (the message says so).
+  virtual Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_size) = 0;
+
+  // Replaces `path` atomically: a reader (or a crash at any point) sees the old contents or
+  // the new, never a mix. Creates missing parent directories owner-only (0700); the file is
+  // owner-only (0600). Writes a uniquely named temporary file beside `path`, flushes it to
+  // disk, renames it over `path` and flushes the directory. On failure the temporary file is
+  // removed and the old file is untouched; a full disk is kIoError with "disk full" in the
+  // message. A writer killed mid-write can leave its temporary file: see RemoveStaleTempFiles.
+  virtual Status WriteFileAtomic(const std::filesystem::path& path, std::string_view contents) = 0;
+
+  // Deletes a file; a missing file is success.
+  virtual Status RemoveFile(const std::filesystem::path& path) = 0;
+
+  // Deletes the temporary files WriteFileAtomic(target) leaves behind when its process dies
+  // mid-write, if they were last modified at least `min_age_seconds` ago. Never touches
+  // `target` itself or any other file. Returns how many were removed.
+  virtual Result<std::size_t> RemoveStaleTempFiles(const std::filesystem::path& target,
+                                                   std::int64_t min_age_seconds) = 0;
+
+  // Takes an exclusive advisory lock on `lock_file` (created 0600 with its parent directories
+  // if missing), blocking until it is free. Excludes other processes and other threads of this
+  // one. Released when the returned object is destroyed or the process dies.
+  virtual Result<std::unique_ptr<FileLock>> LockExclusive(
+      const std::filesystem::path& lock_file) = 0;
+
+  // Wall-clock time: seconds since the Unix epoch, UTC (licagent::UnixTime).
+  virtual std::int64_t Now() = 0;
 
   // The implementation for this OS. Defined in the per-OS file; owned by the library.
   static Platform& Default();

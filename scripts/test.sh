@@ -14,9 +14,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 step() { printf '\n==== %s\n' "$*"; }
 
-step "layout: no OS headers or OS #ifdefs in agent/ or include/"
+step "layout: no OS headers or OS #ifdefs in agent/ or include/ (but the C ABI's export macro)"
 if grep -rnE '#include <(unistd|windows|winsock2|iphlpapi|fcntl|dirent|hwloc|cpuid|IOKit|CoreFoundation)[./]|#include <(sys|linux|net|mach)/|_WIN32|__linux__|__APPLE__' \
-     agent include; then
+     agent include | grep -v '^include/licagent/licagent.h:.*defined(_WIN32)'; then
   echo "agent/ and include/ must not touch the OS: move this to platform/" >&2
   exit 1
 fi

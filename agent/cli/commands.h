@@ -4,11 +4,16 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace licagent::cli {
 
 using Command = std::function<int()>;
 
 Command AddFingerprintCommand(CLI::App& app);
+// install FILE, check, status, uninstall.
+void AddLicenseCommands(CLI::App& app, std::vector<std::pair<std::string, Command>>* commands);
 
 }  // namespace licagent::cli

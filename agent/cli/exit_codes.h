@@ -2,6 +2,7 @@
 // Installers and scripts depend on these numbers: never renumber, only add.
 #pragma once
 
+#include "licagent/check.h"
 #include "licagent/result.h"
 
 namespace licagent::cli {
@@ -11,13 +12,13 @@ enum ExitCode : int {
   kExitUsage = 2,                // bad command line
   kExitSystem = 3,               // environment or system error (I/O, permissions, unsupported)
   kExitMalformedIdentifier = 4,  // a HW1 identifier that does not decode
-  kExitNoLicense = 10,           // reserved for `check`: nothing installed
-  kExitLicenseInvalid = 11,      // reserved for `check`: tampered, corrupt, wrong key/product
-  kExitExpired = 12,             // reserved for `check`
-  kExitFrozen = 13,              // reserved for `check`: frozen or released
-  kExitWrongMachine = 14,        // the identifier does not match this machine
-  kExitClockTampered = 15,       // reserved for `check`
-  kExitEntitlement = 16,         // reserved for `check`: feature or core limit
+  kExitNoLicense = 10,           // no license installed
+  kExitLicenseInvalid = 11,      // tampered, corrupt, unknown key, another product
+  kExitExpired = 12,             // outside its validity: expired, not yet valid, refresh overdue
+  kExitFrozen = 13,              // frozen or released
+  kExitWrongMachine = 14,        // bound to (or an identifier of) another machine
+  kExitClockTampered = 15,       // the clock was set back
+  kExitEntitlement = 16,         // a requested feature, or the core/socket limit
   kExitInternal = 70,            // a bug (EX_SOFTWARE)
 };
 
@@ -37,6 +38,33 @@ constexpr ExitCode ExitCodeFor(ErrorCode code) {
       return kExitLicenseInvalid;
     case ErrorCode::kInternal:
       return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+constexpr ExitCode ExitCodeFor(Verdict verdict) {
+  switch (verdict) {  // no default: -Wswitch flags a new Verdict
+    case Verdict::kValid:
+      return kExitOk;
+    case Verdict::kNoLicense:
+      return kExitNoLicense;
+    case Verdict::kInvalid:
+      return kExitLicenseInvalid;
+    case Verdict::kNotYetValid:
+    case Verdict::kExpired:
+    case Verdict::kRefreshOverdue:
+      return kExitExpired;
+    case Verdict::kFrozen:
+    case Verdict::kReleased:
+      return kExitFrozen;
+    case Verdict::kWrongMachine:
+      return kExitWrongMachine;
+    case Verdict::kClockTampered:
+      return kExitClockTampered;
+    case Verdict::kEntitlementMissing:
+      return kExitEntitlement;
+    case Verdict::kSystemError:
+      return kExitSystem;
   }
   return kExitInternal;
 }

@@ -10,9 +10,12 @@
 int main(int argc, char** argv) {
   using namespace licagent::cli;
   CLI::App app{"licagent: hardware identity and license checks for this machine"};
-  app.set_version_flag("--version", std::string("licagent ") + LICAGENT_VERSION);
+  app.set_version_flag("--version", std::string("licagent ") + LICAGENT_VERSION + " (product " +
+                                        LICAGENT_PRODUCT_ID + ")");
   app.require_subcommand(1);
-  Command fingerprint = AddFingerprintCommand(app);
+  std::vector<std::pair<std::string, Command>> commands;
+  commands.emplace_back("fingerprint", AddFingerprintCommand(app));
+  AddLicenseCommands(app, &commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -26,7 +29,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   try {
-    if (app.got_subcommand("fingerprint")) return fingerprint();
+    for (auto& [name, run] : commands) {
+      if (app.got_subcommand(name)) return run();
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "licagent: internal error: %s\n", e.what());
     return kExitInternal;

@@ -1,7 +1,8 @@
 // macOS platform layer: hardware identity from IOKit, sysctl and getattrlist; CPU topology from
-// sysctl. UNVERIFIED: this project's CI has no macOS compiler or machine, so this file has never
-// been compiled or run. It follows Apple's documented APIs (TN1103 for the MAC address) and must be
-// built and checked with tests/platform on a Mac before it ships (docs/windows.md, "macOS").
+// sysctl; files and the state directory from platform/posix/file_posix.cpp. UNVERIFIED: this
+// project's CI has no macOS compiler or machine, so this file has never been compiled or run. It
+// follows Apple's documented APIs (TN1103 for the MAC address) and must be built and checked with
+// tests/platform on a Mac before it ships (docs/windows.md, "macOS").
 #include <CoreFoundation/CoreFoundation.h>
 #include <IOKit/IOKitLib.h>
 #include <IOKit/network/IOEthernetController.h>
@@ -20,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -27,17 +29,15 @@
 
 #include "platform/common/cpuid.h"
 #include "platform/platform.h"
+#include "platform/posix/file_posix.h"
 
 namespace licagent::platform {
 namespace {
 
-// The one translation of errno values into Error for this file.
-Error ErrnoError(std::string context, int err) {
-  ErrorCode code = ErrorCode::kIoError;
-  if (err == ENOENT) code = ErrorCode::kNotFound;
-  if (err == EACCES || err == EPERM) code = ErrorCode::kPermissionDenied;
-  return Error{code, std::move(context) + ": " + std::generic_category().message(err), err};
-}
+namespace fs = std::filesystem;
+
+// errno values become Errors in one place for Linux and macOS: ErrnoError in
+// platform/posix/file_posix.cpp.
 
 // Owns one Core Foundation reference (a Create/Copy result).
 class CfRef {
@@ -335,6 +335,32 @@ class MacPlatform final : public Platform {
     topology.backend = "sysctl";
     return topology;
   }
+
+  // User: ~/Library/Application Support/licagent; system: /Library/Application Support/licagent
+  // (Apple's File System Programming Guide). kStateDirEnv wins for both.
+  Result<fs::path> StateDir(StateScope scope) override {
+    auto override_dir = posix::StateDirOverride();
+    if (!override_dir || !override_dir->empty()) return override_dir;
+    if (scope == StateScope::kSystem) return fs::path("/Library/Application Support/licagent");
+    auto home = posix::HomeDir();
+    if (!home) return home.error();
+    return *home / "Library" / "Application Support" / "licagent";
+  }
+  Result<std::string> ReadFile(const fs::path& path, std::size_t max_size) override {
+    return posix::ReadFile(path, max_size);
+  }
+  Status WriteFileAtomic(const fs::path& path, std::string_view contents) override {
+    return posix::WriteFileAtomic(path, contents);
+  }
+  Status RemoveFile(const fs::path& path) override { return posix::RemoveFile(path); }
+  Result<std::size_t> RemoveStaleTempFiles(const fs::path& target,
+                                           std::int64_t min_age_seconds) override {
+    return posix::RemoveStaleTempFiles(target, min_age_seconds);
+  }
+  Result<std::unique_ptr<FileLock>> LockExclusive(const fs::path& lock_file) override {
+    return posix::LockExclusive(lock_file);
+  }
+  std::int64_t Now() override { return posix::Now(); }
 };
 
 }  // namespace

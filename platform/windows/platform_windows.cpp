@@ -1,6 +1,7 @@
 // Windows platform layer: hardware identity from Win32 calls only (registry, the RSMB firmware
 // table, IP Helper, storage and volume ioctls, volume information, CPUID) and CPU topology from
 // GetLogicalProcessorInformationEx. No WMI, no child process, nothing that needs admin rights.
+// Files and the state directory are in file_windows.cpp.
 // Built with mingw-w64 and tested under Wine on the Linux CI (docs/windows.md).
 
 // Order matters and must not be sorted: <winsock2.h> before <windows.h>, and <ws2ipdef.h>
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cwchar>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,6 +34,7 @@
 #include "platform/common/smbios.h"
 #include "platform/common/storage_descriptor.h"
 #include "platform/platform.h"
+#include "platform/windows/file_windows.h"
 #include "platform/windows/win_error.h"
 #include "platform/windows/win_text.h"
 
@@ -537,6 +540,28 @@ class WindowsPlatform final : public Platform {
     topology.backend = "win32";
     return topology;
   }
+
+  // Files and the state directory: platform/windows/file_windows.cpp.
+  Result<std::filesystem::path> StateDir(StateScope scope) override {
+    return windows_impl::StateDir(scope);
+  }
+  Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_size) override {
+    return windows_impl::ReadFile(path, max_size);
+  }
+  Status WriteFileAtomic(const std::filesystem::path& path, std::string_view contents) override {
+    return windows_impl::WriteFileAtomic(path, contents);
+  }
+  Status RemoveFile(const std::filesystem::path& path) override {
+    return windows_impl::RemoveFile(path);
+  }
+  Result<std::size_t> RemoveStaleTempFiles(const std::filesystem::path& target,
+                                           std::int64_t min_age_seconds) override {
+    return windows_impl::RemoveStaleTempFiles(target, min_age_seconds);
+  }
+  Result<std::unique_ptr<FileLock>> LockExclusive(const std::filesystem::path& lock_file) override {
+    return windows_impl::LockExclusive(lock_file);
+  }
+  std::int64_t Now() override { return windows_impl::Now(); }
 };
 
 }  // namespace

@@ -44,6 +44,7 @@ std::wstring SystemMessage(DWORD error) {
 
 Error WindowsError(std::string context, DWORD error) {
   std::string message = std::move(context) + ": ";
+  if (error == ERROR_DISK_FULL || error == ERROR_HANDLE_DISK_FULL) message += "disk full: ";
   const std::string text = ToUtf8(SystemMessage(error));
   message += text.empty() ? "Windows error" : text;
   message += " (error " + std::to_string(error) + ")";
