@@ -75,9 +75,33 @@ const char* ToString(Verdict verdict) noexcept {
   return "system-error";
 }
 
+Result<Fingerprint> IdentityCache::Get(platform::Platform& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!fingerprint_ || now - fingerprint_at_ > kMaxAge) {
+    auto fp = CollectFingerprint(p, BuiltinIdentityKey());
+    if (!fp) return fp.error();
+    fingerprint_ = std::move(*fp);
+    fingerprint_at_ = now;
+  }
+  return *fingerprint_;
+}
+
+Result<Topology> IdentityCache::GetTopology(platform::Platform& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!topology_ || now - topology_at_ > kMaxAge) {
+    auto t = p.LoadTopology();
+    if (!t) return t.error();
+    topology_ = std::move(*t);
+    topology_at_ = now;
+  }
+  return *topology_;
+}
+
 CheckResult Judge(platform::Platform& p, const CheckConfig& config, const CheckRequest& request,
                   const LicensePayload& license, std::optional<std::int64_t> clock_mark,
-                  std::int64_t now) {
+                  std::int64_t now, IdentityCache* cache) {
   CheckResult r;
   r.license = license;
   auto fail = [&](Verdict v, std::string reason) {
@@ -115,7 +139,7 @@ CheckResult Judge(platform::Platform& p, const CheckConfig& config, const CheckR
     }
   }
   if (license.binding) {
-    auto fp = CollectFingerprint(p, BuiltinIdentityKey());
+    auto fp = cache ? cache->Get(p) : CollectFingerprint(p, BuiltinIdentityKey());
     if (!fp) return fail(Verdict::kSystemError, "cannot read this machine: " + fp.error().message);
     r.match = Match(license.binding->identifier, *fp, license.binding->policy);
     if (!r.match->accepted) {
@@ -136,7 +160,7 @@ CheckResult Judge(platform::Platform& p, const CheckConfig& config, const CheckR
     }
   }
   if (license.entitlements.max_cores || license.entitlements.max_sockets) {
-    auto topology = p.LoadTopology();
+    auto topology = cache ? cache->GetTopology(p) : p.LoadTopology();
     if (!topology) {
       return fail(Verdict::kSystemError, "cannot count CPU cores: " + topology.error().message);
     }
@@ -163,8 +187,8 @@ CheckResult Judge(platform::Platform& p, const CheckConfig& config, const CheckR
   return r;
 }
 
-CheckResult CheckWith(platform::Platform& p, const CheckConfig& config,
-                      const CheckRequest& request) {
+CheckResult CheckWith(platform::Platform& p, const CheckConfig& config, const CheckRequest& request,
+                      IdentityCache* cache) {
   auto store = OpenStore(p, config);
   if (!store) return Verdicted(Verdict::kSystemError, store.error().message);
   auto text = store->Read();
@@ -193,7 +217,7 @@ CheckResult CheckWith(platform::Platform& p, const CheckConfig& config,
   }
   const std::optional<std::int64_t> seen = mark ? std::optional<std::int64_t>(*mark) : std::nullopt;
   const std::int64_t now = p.Now();
-  CheckResult r = Judge(p, config, request, license->payload, seen, now);
+  CheckResult r = Judge(p, config, request, license->payload, seen, now, cache);
   if (r.verdict == Verdict::kValid && now > seen.value_or(0) + kMarkGranularity) {
     // Best effort: a read-only cache must not turn a valid license into a failure.
     (void)store->RaiseClockMark(now);
@@ -245,7 +269,8 @@ Status UninstallWith(platform::Platform& p, const CheckConfig& config) {
 }
 
 CheckResult Check(const CheckConfig& config, const CheckRequest& request) {
-  return CheckWith(platform::Platform::Default(), config, request);
+  static IdentityCache cache;
+  return CheckWith(platform::Platform::Default(), config, request, &cache);
 }
 
 CheckResult Install(const CheckConfig& config, std::string_view license_text) {

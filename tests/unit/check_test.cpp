@@ -301,3 +301,32 @@ TEST_CASE("Verdict names are stable", "[check]") {
 
 }  // namespace
 }  // namespace licagent
+
+namespace licagent {
+namespace {
+
+TEST_CASE("The identity cache reuses one reading of the machine within its lifetime", "[check]") {
+  platform::FakePlatform fake;
+  fake.identity = testing::BareMetalServer();
+  fake.topology = Topology{1, 4, 8, "GenuineIntel", "Xeon", "fake"};
+  IdentityCache cache;
+  const Fingerprint first = cache.Get(fake).value();
+  REQUIRE(cache.GetTopology(fake).value().cores == 4);
+  fake.identity = testing::FirecrackerVm();  // the machine "changes" within five minutes
+  fake.topology.cores = 64;
+  CHECK(cache.Get(fake).value().identifier == first.identifier);
+  CHECK(cache.GetTopology(fake).value().cores == 4);
+  CHECK(cache.GetTopology(fake).value().cores == 4);
+  // Without a cache every call reads the machine again.
+  CHECK_FALSE(CollectFingerprint(fake, BuiltinIdentityKey()).value().identifier ==
+              first.identifier);
+  // A failed first reading is not cached.
+  IdentityCache failing;
+  fake.fail_with = Error{ErrorCode::kIoError, "sysfs gone"};
+  CHECK_FALSE(failing.Get(fake));
+  fake.fail_with.reset();
+  CHECK(failing.Get(fake));
+}
+
+}  // namespace
+}  // namespace licagent
