@@ -6,26 +6,11 @@
 #include <sstream>
 
 #include "tests/catch.h"
+#include "tests/unit/license_vectors.h"
 #include "tests/unit/test_signer.h"
 
 namespace licagent {
 namespace {
-
-std::string ReadData(const std::string& name) {
-  std::ifstream in(std::string(LICAGENT_TEST_DATA_DIR) + "/licenses/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-PublicKey KeyFromFile(const std::string& name) {
-  std::string text = ReadData(name);
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  auto key = ParsePublicKey(text);
-  REQUIRE(key);
-  return *key;
-}
 
 using testing::TestSigner;
 
@@ -235,31 +220,35 @@ TEST_CASE("The payload's key id must be the envelope's", "[license]") {
 }
 
 TEST_CASE("Vectors signed by the openssl CLI verify with the agent", "[license][vectors]") {
-  const PublicKey k2026 = KeyFromFile("vendor-2026.pub");
-  const PublicKey k2027 = KeyFromFile("vendor-2027.pub");
-  CHECK(FormatPublicKey(k2026) + "\n" == ReadData("vendor-2026.pub"));
+  const PublicKey k2026 = testing::VectorKey("vendor-2026.pub");
+  const PublicKey k2027 = testing::VectorKey("vendor-2027.pub");
+  CHECK(FormatPublicKey(k2026) + "\n" == testing::ReadLicenseData("vendor-2026.pub"));
 
-  auto valid = VerifyLicense(ReadData("valid.lic"), {k2026});
+  auto valid = VerifyLicense(testing::ReadLicenseData("valid.lic"), {k2026});
   REQUIRE(valid);
   CHECK(valid->payload.license_id == "L-0001");
   CHECK(valid->payload.binding->identifier.ToString() == "HW1-52GV-5GYM-WQV0-E619-795N-RVBY-6HB0");
   CHECK(valid->payload.expires_at == ParseTime("2027-11-24T00:00:00Z").value());
   CHECK(valid->payload.entitlements.features.at("render") == "gpu");
   // The vendor's bytes are kept exactly: re-serialising gives the same canonical JSON.
-  CHECK(SerializePayload(valid->payload) == ParseArmoredLicense(ReadData("valid.lic"))->payload);
+  CHECK(SerializePayload(valid->payload) ==
+        ParseArmoredLicense(testing::ReadLicenseData("valid.lic"))->payload);
 
-  auto floating = VerifyLicense(ReadData("floating-perpetual.lic"), {k2026});
+  auto floating = VerifyLicense(testing::ReadLicenseData("floating-perpetual.lic"), {k2026});
   REQUIRE(floating);
   CHECK_FALSE(floating->payload.binding);
   CHECK_FALSE(floating->payload.expires_at);
   CHECK(floating->payload.authorization_code == "PL00000000TEST01");
 
-  CHECK(VerifyLicense(ReadData("rotated.lic"), {k2026, k2027}));
-  CHECK(VerifyLicense(ReadData("rotated.lic"), {k2026}).error().code == ErrorCode::kBadSignature);
-  CHECK(VerifyLicense(ReadData("wrong-key.lic"), {k2026, k2027}).error().code ==
+  CHECK(VerifyLicense(testing::ReadLicenseData("rotated.lic"), {k2026, k2027}));
+  CHECK(VerifyLicense(testing::ReadLicenseData("rotated.lic"), {k2026}).error().code ==
         ErrorCode::kBadSignature);
-  CHECK(VerifyLicense(ReadData("tampered.lic"), {k2026}).error().code == ErrorCode::kBadSignature);
-  CHECK(VerifyLicense(ReadData("truncated.lic"), {k2026}).error().code == ErrorCode::kCorrupt);
+  CHECK(VerifyLicense(testing::ReadLicenseData("wrong-key.lic"), {k2026, k2027}).error().code ==
+        ErrorCode::kBadSignature);
+  CHECK(VerifyLicense(testing::ReadLicenseData("tampered.lic"), {k2026}).error().code ==
+        ErrorCode::kBadSignature);
+  CHECK(VerifyLicense(testing::ReadLicenseData("truncated.lic"), {k2026}).error().code ==
+        ErrorCode::kCorrupt);
 }
 
 TEST_CASE("Public keys are KEY_ID:BASE64 of 32 bytes", "[license]") {

@@ -14,25 +14,10 @@
 #include "licagent/license.h"
 #include "server/vendor/signer.h"
 #include "tests/catch.h"
+#include "tests/unit/license_vectors.h"
 
 namespace licagent::vendor {
 namespace {
-
-std::string ReadData(const std::string& name) {
-  std::ifstream in(std::string(LICAGENT_TEST_DATA_DIR) + "/licenses/" + name, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-PublicKey KeyFromFile(const std::string& name) {
-  std::string text = ReadData(name);
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  auto key = ParsePublicKey(text);
-  REQUIRE(key);
-  return *key;
-}
 
 LicensePayload Payload(const std::string& key_id) {
   LicensePayload p;
@@ -135,13 +120,13 @@ TEST_CASE("OpenSSL and libsodium derive the same public key from a seed", "[vend
 }
 
 TEST_CASE("Re-signing the openssl-CLI vector reproduces it byte for byte", "[vendor]") {
-  const std::string pem = ReadData("vendor-2026.pem");
+  const std::string pem = testing::ReadLicenseData("vendor-2026.pem");
   auto key = SigningKey::FromPem(pem);
   REQUIRE(key);
-  CHECK(key->Public("vendor-2026").bytes == KeyFromFile("vendor-2026.pub").bytes);
+  CHECK(key->Public("vendor-2026").bytes == testing::VectorKey("vendor-2026.pub").bytes);
 
-  const std::string payload = ReadData("valid.json");
-  const std::string expected = ReadData("valid.lic");
+  const std::string payload = testing::ReadLicenseData("valid.json");
+  const std::string expected = testing::ReadLicenseData("valid.lic");
 
   SECTION("signing the exact payload bytes") {
     LicenseEnvelope e;
