@@ -27,6 +27,7 @@
 
 #include "platform/common/temp_name.h"
 #include "platform/windows/win_error.h"
+#include "platform/windows/win_handle.h"
 #include "platform/windows/win_text.h"
 
 namespace licagent::platform::windows_impl {
@@ -47,27 +48,6 @@ constexpr DWORD kMoveRetryDelayMs = 20;
 constexpr std::int64_t kFileTimeUnixEpoch = 116444736000000000;
 
 std::string Utf8(const fs::path& path) { return ToUtf8(path.native()); }
-
-class Handle {
- public:
-  explicit Handle(HANDLE handle) : handle_(handle) {}
-  ~Handle() {
-    if (valid()) CloseHandle(handle_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  bool valid() const { return handle_ != INVALID_HANDLE_VALUE && handle_ != nullptr; }
-  HANDLE get() const { return handle_; }
-  // Closes now; returns 0 or GetLastError(). The destructor then does nothing.
-  DWORD Close() {
-    const BOOL ok = CloseHandle(handle_);
-    handle_ = INVALID_HANDLE_VALUE;
-    return ok ? 0 : GetLastError();
-  }
-
- private:
-  HANDLE handle_;
-};
 
 // A protected DACL granting full control to the process token's user only.
 class OwnerOnlySecurity {

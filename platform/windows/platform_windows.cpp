@@ -36,6 +36,7 @@
 #include "platform/platform.h"
 #include "platform/windows/file_windows.h"
 #include "platform/windows/win_error.h"
+#include "platform/windows/win_handle.h"
 #include "platform/windows/win_text.h"
 
 namespace licagent::platform {
@@ -48,23 +49,6 @@ constexpr DWORD kMaxPhysicalDrives = 64;
 // A storage descriptor is a few hundred bytes; refuse to allocate for a driver that claims more.
 constexpr DWORD kMaxDescriptorSize = 64 * 1024;
 constexpr DWORD kMaxVolumeExtents = 1024;
-
-// Owns a kernel handle from CreateFileW.
-class Handle {
- public:
-  explicit Handle(HANDLE handle) : handle_(handle) {}
-  ~Handle() {
-    if (valid()) CloseHandle(handle_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-
-  bool valid() const { return handle_ != INVALID_HANDLE_VALUE && handle_ != nullptr; }
-  HANDLE get() const { return handle_; }
-
- private:
-  HANDLE handle_;
-};
 
 // Opens a device with zero access rights: enough for the query ioctls used here (FILE_ANY_ACCESS)
 // and allowed for a standard user, unlike read access to a raw disk.
