@@ -8,9 +8,15 @@
 #include <utility>
 #include <vector>
 
+#include "licagent/result.h"
+
 namespace licagent::cli {
 
 using Command = std::function<int()>;
+
+// Prints a failure (as {"error": {"code", "message"}} on stdout with --json, else on stderr)
+// and returns its exit code (exit_codes.h).
+int ReportError(bool json, const Error& error);
 
 Command AddFingerprintCommand(CLI::App& app);
 // install FILE, check, status, uninstall.

@@ -28,16 +28,6 @@ std::string Hex16(std::uint16_t tag) {
   return buf;
 }
 
-int Fail(const Options& o, const Error& e) {
-  if (o.json) {
-    std::cout << json{{"error", {{"code", ToString(e.code)}, {"message", e.message}}}}.dump(2)
-              << "\n";
-  } else {
-    std::fprintf(stderr, "licagent: %s\n", e.message.c_str());
-  }
-  return ExitCodeFor(e.code);
-}
-
 json TopologyJson(const Result<Topology>& t) {
   if (!t) return json{{"error", t.error().message}};
   return json{{"packages", t->packages},     {"cores", t->cores},         {"pus", t->pus},
@@ -122,7 +112,7 @@ void PrintExplanation(const Fingerprint& fp) {
 
 int RunMatch(const Options& o, const Fingerprint& fp) {
   Result<Identifier> stored = ParseIdentifier(o.match);
-  if (!stored) return Fail(o, stored.error());
+  if (!stored) return ReportError(o.json, stored.error());
   const MatchResult m = Match(*stored, fp);
   if (o.json) {
     json slots = json::object();
@@ -162,11 +152,12 @@ int RunMatch(const Options& o, const Fingerprint& fp) {
 int Run(const Options& o) {
   if (o.format == "koogallery") {
     if (!o.match.empty() || o.explain) {
-      return Fail(o, {ErrorCode::kInvalidArgument,
-                      "--format koogallery cannot be combined with --match or --explain"});
+      return ReportError(o.json,
+                         {ErrorCode::kInvalidArgument,
+                          "--format koogallery cannot be combined with --match or --explain"});
     }
     Result<std::string> s = KooGalleryFingerprint();
-    if (!s) return Fail(o, s.error());
+    if (!s) return ReportError(o.json, s.error());
     if (o.json) {
       std::cout << json{{"format", "koogallery"}, {"device_fingerprint", *s}}.dump(2) << "\n";
     } else {
@@ -176,7 +167,7 @@ int Run(const Options& o) {
   }
 
   Result<Fingerprint> fp = CollectFingerprint();
-  if (!fp) return Fail(o, fp.error());
+  if (!fp) return ReportError(o.json, fp.error());
   if (!o.match.empty()) return RunMatch(o, *fp);
   if (o.json) {
     std::cout << FingerprintJson(*fp, o.explain).dump(2) << "\n";

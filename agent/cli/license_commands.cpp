@@ -33,16 +33,6 @@ void AddStoreOptions(CLI::App* cmd, Options* o) {
                   "Use this directory as the license cache (overrides $LICAGENT_STATE_DIR)");
 }
 
-int ConfigError(const Options& o, const Error& e) {
-  if (o.json) {
-    std::cout << json{{"error", {{"code", ToString(e.code)}, {"message", e.message}}}}.dump(2)
-              << "\n";
-  } else {
-    std::fprintf(stderr, "licagent: %s\n", e.message.c_str());
-  }
-  return ExitCodeFor(e.code);
-}
-
 Result<CheckConfig> Config(const Options& o) {
   auto config = BuiltinCheckConfig();
   if (!config) return config;
@@ -124,11 +114,11 @@ int Report(const Options& o, const CheckResult& r, bool details) {
 
 int RunInstall(const Options& o) {
   auto config = Config(o);
-  if (!config) return ConfigError(o, config.error());
+  if (!config) return ReportError(o.json, config.error());
   // Read at most one byte more than a license may have: the verifier rejects the oversize
   // file, and a huge file is never loaded whole.
   std::ifstream in(o.file, std::ios::binary);
-  if (!in) return ConfigError(o, {ErrorCode::kNotFound, "cannot open " + o.file});
+  if (!in) return ReportError(o.json, {ErrorCode::kNotFound, "cannot open " + o.file});
   std::string text(kMaxLicenseSize + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
@@ -142,20 +132,20 @@ int RunInstall(const Options& o) {
 
 int RunCheck(const Options& o) {
   auto config = Config(o);
-  if (!config) return ConfigError(o, config.error());
+  if (!config) return ReportError(o.json, config.error());
   return Report(o, Check(*config, CheckRequest{o.features}), false);
 }
 
 int RunStatus(const Options& o) {
   auto config = Config(o);
-  if (!config) return ConfigError(o, config.error());
+  if (!config) return ReportError(o.json, config.error());
   return Report(o, Check(*config, CheckRequest{o.features}), true);
 }
 
 int RunUninstall(const Options& o) {
   auto config = Config(o);
-  if (!config) return ConfigError(o, config.error());
-  if (Status s = Uninstall(*config); !s) return ConfigError(o, s.error());
+  if (!config) return ReportError(o.json, config.error());
+  if (Status s = Uninstall(*config); !s) return ReportError(o.json, s.error());
   if (o.json) {
     std::cout << json{{"uninstalled", true}}.dump(2) << "\n";
   } else {
