@@ -24,6 +24,12 @@ const char* ToString(ErrorCode code) noexcept {
       return "unsupported";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kUntrusted:
+      return "untrusted";
+    case ErrorCode::kRejected:
+      return "rejected";
   }
   return "internal";
 }

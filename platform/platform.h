@@ -111,6 +111,13 @@ class FileLock {
   FileLock() = default;
 };
 
+// Loads the shared library `file_name` ("libcurl.so.4", "libhwloc.so.15") unless it is
+// already loaded, and returns the address of `symbol` in it. For dependencies that only some
+// calls need, so that the start-up check does not pay to load them (docs/performance.md).
+// Libraries stay loaded until the process exits. kNotFound naming the library or the symbol.
+// Thread-safe. Not part of Platform: tests load the real libraries.
+Result<void*> LoadSymbol(const char* file_name, const char* symbol);
+
 class Platform {
  public:
   virtual ~Platform() = default;

@@ -2,6 +2,8 @@
 // Installers and scripts depend on these numbers: never renumber, only add.
 #pragma once
 
+#include <string_view>
+
 #include "licagent/check.h"
 #include "licagent/result.h"
 
@@ -19,8 +21,16 @@ enum ExitCode : int {
   kExitWrongMachine = 14,        // bound to (or an identifier of) another machine
   kExitClockTampered = 15,       // the clock was set back
   kExitEntitlement = 16,         // a requested feature, or the core/socket limit
+  kExitUnavailable = 20,         // the server could not be reached or failed: try again later
+  kExitUntrusted = 21,           // the server's certificate, pinned key or answer did not verify
+  kExitRefused = 22,             // the server refused the credential (unknown, wrong product...)
+  kExitSeatLimit = 23,           // every seat of the credential is in use
   kExitInternal = 70,            // a bug (EX_SOFTWARE)
 };
+
+// A server refusal (ErrorCode::kRejected) by its docs/protocol.md code: license states share
+// the exit codes of the same verdicts from a local check.
+ExitCode ExitCodeForRemote(std::string_view remote_code);
 
 constexpr ExitCode ExitCodeFor(ErrorCode code) {
   switch (code) {  // no default: -Wswitch flags a new ErrorCode
@@ -38,8 +48,20 @@ constexpr ExitCode ExitCodeFor(ErrorCode code) {
       return kExitLicenseInvalid;
     case ErrorCode::kInternal:
       return kExitInternal;
+    case ErrorCode::kUnavailable:
+      return kExitUnavailable;
+    case ErrorCode::kUntrusted:
+      return kExitUntrusted;
+    case ErrorCode::kRejected:
+      return kExitRefused;
   }
   return kExitInternal;
+}
+
+// The exit code of any error: refusals by their server code, the rest by ErrorCode.
+inline ExitCode ExitCodeFor(const Error& error) {
+  return error.code == ErrorCode::kRejected ? ExitCodeForRemote(error.remote_code)
+                                            : ExitCodeFor(error.code);
 }
 
 constexpr ExitCode ExitCodeFor(Verdict verdict) {

@@ -21,6 +21,12 @@ enum class ErrorCode {
   kBadSignature,         // parses, but no trusted key verifies it
   kUnsupported,          // not available on this OS or build
   kInternal,             // a bug
+  // Talking to the vendor's server (docs/protocol.md "Errors").
+  kUnavailable,  // the server could not be reached or failed (network, proxy, timeout, 5xx,
+                 // rate limit, a malformed reply): try again later; nothing changed locally
+  kUntrusted,    // the server's identity or answer failed verification (TLS certificate, pinned
+                 // key, license signature, echoed nonce): a configuration or security problem
+  kRejected,     // the server answered and refused; Error::remote_code says why
 };
 
 // Stable lower-case name of a code, for logs and JSON ("malformed_identifier").
@@ -30,6 +36,9 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;  // for humans and logs; never parsed by code, never holds secrets
   int os_error = 0;     // errno or GetLastError(), 0 if none
+  // kRejected (and kUnavailable when the server said so): the server's error code, e.g.
+  // "seat_limit" (docs/protocol.md "Error codes"). Empty otherwise.
+  std::string remote_code;
 };
 
 // A value or an Error. Accessor names follow C++23 std::expected, so moving to it later only

@@ -37,6 +37,9 @@ constexpr ExitCode ExitCodeFor(ErrorCode code) {
     case ErrorCode::kCorrupt:
     case ErrorCode::kBadSignature:
       return kExitLicenseInvalid;
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kUntrusted:
+    case ErrorCode::kRejected:  // the vendor tools talk to no server
     case ErrorCode::kInternal:
       return kExitInternal;
   }
