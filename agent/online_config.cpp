@@ -1,11 +1,11 @@
 // LoadOnlineConfig: flags > environment > agent.json > compiled default (docs/activation.md).
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/online_internal.h"
+#include "agent/strict_json.h"
 #include "licagent/online.h"
 #include "licagent_build_config.h"
 #include "platform/platform.h"
@@ -21,26 +21,10 @@ Error Invalid(std::string message) {
   return Error{ErrorCode::kInvalidArgument, std::move(message)};
 }
 
-// nlohmann::json keeps the last of duplicate keys; a configuration file must have none.
 Result<json> ParseStrictJson(std::string_view text, const std::string& origin) {
-  std::vector<std::set<std::string>> keys;
-  std::string duplicate;
-  json::parser_callback_t cb = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!keys.empty()) keys.pop_back();
-    } else if (event == json::parse_event_t::key && !keys.empty()) {
-      if (!keys.back().insert(parsed.get<std::string>()).second && duplicate.empty()) {
-        duplicate = parsed.get<std::string>();
-      }
-    }
-    return true;
-  };
-  json j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Invalid(origin + ": not valid JSON");
-  if (!duplicate.empty()) return Invalid(origin + ": duplicate key \"" + duplicate + "\"");
-  if (!j.is_object()) return Invalid(origin + ": must be a JSON object");
+  auto j = strict_json::Parse(text, "the file");
+  if (!j) return Invalid(origin + ": " + j.error().message);
+  if (!j->is_object()) return Invalid(origin + ": must be a JSON object");
   return j;
 }
 
