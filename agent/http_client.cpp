@@ -33,7 +33,6 @@ struct CurlApi {
 std::once_flag g_once;
 CurlApi g_api;
 std::optional<Error> g_load_error;
-bool g_loaded = false;
 
 template <typename Fn>
 Status Resolve(const char* name, Fn* out) {
@@ -71,7 +70,6 @@ Result<const CurlApi*> Api() {
       return;
     }
     g_api = api;
-    g_loaded = true;
   });
   if (g_load_error) return *g_load_error;
   return &g_api;
@@ -172,11 +170,6 @@ Failure Classify(CURLcode code, const std::string& detail, const std::string& ur
 }
 
 }  // namespace
-
-bool CurlLoaded() {
-  // g_loaded is written once inside call_once, before any caller can see Api() succeed.
-  return g_loaded;
-}
 
 Outcome Post(const OnlineConfig& config, const std::string& url, std::string_view body,
              std::int64_t timeout_ms) {

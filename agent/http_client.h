@@ -41,7 +41,4 @@ struct Outcome {
 Outcome Post(const OnlineConfig& config, const std::string& url, std::string_view body,
              std::int64_t timeout_ms);
 
-// Whether libcurl is loaded in this process (tests of the check path use it).
-bool CurlLoaded();
-
 }  // namespace licagent::http
