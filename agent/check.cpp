@@ -25,14 +25,6 @@ CheckResult Verdicted(Verdict verdict, std::string reason) {
   return r;
 }
 
-Result<LicenseStore> OpenStore(platform::Platform& p, const CheckConfig& config) {
-  if (!config.store_dir.empty()) return LicenseStore(p, config.store_dir);
-  auto dir = DefaultStoreDir(
-      p, config.system_scope ? platform::StateScope::kSystem : platform::StateScope::kUser);
-  if (!dir) return dir.error();
-  return LicenseStore(p, *dir);
-}
-
 std::string Duration(std::int64_t seconds) {
   if (seconds >= 2 * kDay) return std::to_string(seconds / kDay) + " days";
   if (seconds >= 7200) return std::to_string(seconds / 3600) + " hours";
@@ -44,6 +36,14 @@ bool HasFeature(const Entitlements& e, const std::string& name) {
 }
 
 }  // namespace
+
+Result<LicenseStore> OpenStore(platform::Platform& p, const CheckConfig& config) {
+  if (!config.store_dir.empty()) return LicenseStore(p, config.store_dir);
+  auto dir = DefaultStoreDir(
+      p, config.system_scope ? platform::StateScope::kSystem : platform::StateScope::kUser);
+  if (!dir) return dir.error();
+  return LicenseStore(p, *dir);
+}
 
 const char* ToString(Verdict verdict) noexcept {
   switch (verdict) {
@@ -260,6 +260,21 @@ CheckResult InstallWith(platform::Platform& p, const CheckConfig& config,
     return Verdicted(Verdict::kSystemError, s.error().message);
   }
   return r;
+}
+
+CheckResult StoreServerAnswerWith(platform::Platform& p, const CheckConfig& config,
+                                  const License& license) {
+  auto store = OpenStore(p, config);
+  if (!store) return Verdicted(Verdict::kSystemError, store.error().message);
+  if (Status s = store->Install(license.armored); !s) {
+    return Verdicted(Verdict::kSystemError, s.error().message);
+  }
+  const std::int64_t now = p.Now();
+  // Best effort: a corrupt mark stays as it is and the next check reports it.
+  (void)store->RaiseClockMark(std::max(now, license.payload.server_time));
+  auto mark = store->ClockMark();
+  const std::optional<std::int64_t> seen = mark ? std::optional<std::int64_t>(*mark) : std::nullopt;
+  return Judge(p, config, {}, license.payload, seen, now);
 }
 
 Status UninstallWith(platform::Platform& p, const CheckConfig& config) {

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 
+#include "agent/license_store.h"
 #include "licagent/check.h"
 #include "platform/platform.h"
 
@@ -39,5 +40,18 @@ CheckResult CheckWith(platform::Platform& p, const CheckConfig& config, const Ch
 CheckResult InstallWith(platform::Platform& p, const CheckConfig& config,
                         std::string_view license_text);
 Status UninstallWith(platform::Platform& p, const CheckConfig& config);
+
+// Stores a license that the vendor server sent in answer to this agent's own request, after
+// the caller checked it (signature, echoed nonce, product, license id, machine): it replaces
+// the installed license whatever its verdict (a frozen, released or expired answer is the
+// server's word on this seat, and must reach the next check), also when the installed copy has
+// a later server_time. The clock mark is raised to the answer's server_time (a trusted time)
+// or now, whichever is later. Returns the verdict of the stored license now; kSystemError (and
+// the cache unchanged) when it cannot be written.
+CheckResult StoreServerAnswerWith(platform::Platform& p, const CheckConfig& config,
+                                  const License& license);
+
+// The cache of `config` (config.store_dir, else the platform's default for its scope).
+Result<LicenseStore> OpenStore(platform::Platform& p, const CheckConfig& config);
 
 }  // namespace licagent

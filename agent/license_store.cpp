@@ -61,6 +61,26 @@ Status LicenseStore::RaiseClockMark(std::int64_t t) {
   return platform_->WriteFileAtomic(Path(kClockMarkFile), FormatClockMark(t));
 }
 
+Result<std::string> LicenseStore::ReadSmallFile(std::string_view name) {
+  return platform_->ReadFile(Path(name), kMaxSmallFileSize);
+}
+
+Status LicenseStore::WriteSmallFile(std::string_view name, std::string_view contents) {
+  if (contents.size() > kMaxSmallFileSize) {
+    return Error{ErrorCode::kInvalidArgument, std::string(name) + " contents are too large"};
+  }
+  auto lock = platform_->LockExclusive(Path(kLockFile));
+  if (!lock) return lock.error();
+  SweepTempFiles(name);
+  return platform_->WriteFileAtomic(Path(name), contents);
+}
+
+Status LicenseStore::RemoveSmallFile(std::string_view name) {
+  auto lock = platform_->LockExclusive(Path(kLockFile));
+  if (!lock) return lock.error();
+  return platform_->RemoveFile(Path(name));
+}
+
 void LicenseStore::SweepTempFiles(std::string_view name) {
   // A failed sweep costs disk space only, never correctness: leftovers are never read.
   (void)platform_->RemoveStaleTempFiles(Path(name), kStaleTempAgeSeconds);

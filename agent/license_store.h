@@ -5,6 +5,8 @@
 //   <dir>/license.lic   the installed license, exactly as given (≤ kMaxLicenseSize bytes)
 //   <dir>/clock.mark    the latest trusted time seen: Unix seconds in decimal, then "\n"
 //   <dir>/.lock         the writers' lock file (empty)
+//   <dir>/request.pending  the nonce and time of the last offline request not yet answered
+//   <dir>/refresh.stamp    when the last background refresh was started (Unix seconds, "\n")
 //
 // Writers (Install, Remove, RaiseClockMark) hold an exclusive lock on .lock for their whole
 // read-modify-write, so concurrent writers in any process never interleave. Readers (Read,
@@ -27,6 +29,10 @@ class LicenseStore {
   static constexpr std::string_view kLicenseFile = "license.lic";
   static constexpr std::string_view kClockMarkFile = "clock.mark";
   static constexpr std::string_view kLockFile = ".lock";
+  static constexpr std::string_view kPendingRequestFile = "request.pending";
+  static constexpr std::string_view kRefreshStampFile = "refresh.stamp";
+  // The largest small state file (pending request, refresh stamp) accepted.
+  static constexpr std::size_t kMaxSmallFileSize = 256;
   // The largest clock.mark accepted (20 digits and a newline fit; anything larger is corrupt).
   static constexpr std::size_t kMaxClockMarkSize = 32;
   // Temporary files left by a writer that died mid-write are removed by the next writer of the
@@ -59,6 +65,13 @@ class LicenseStore {
   // Raises the mark to `t` if `t` is later; never lowers it. Negative `t` → kInvalidArgument.
   // A corrupt existing mark → kCorrupt, and it is left as it is.
   Status RaiseClockMark(std::int64_t t);
+
+  // The small state files beside the license (kPendingRequestFile, kRefreshStampFile): read
+  // without a lock, written atomically and removed under the writers' lock. Reading a missing
+  // file is kNotFound; one larger than kMaxSmallFileSize is kCorrupt.
+  Result<std::string> ReadSmallFile(std::string_view name);
+  Status WriteSmallFile(std::string_view name, std::string_view contents);
+  Status RemoveSmallFile(std::string_view name);
 
   std::filesystem::path dir() const { return dir_; }
 

@@ -118,6 +118,24 @@ class FileLock {
 // Thread-safe. Not part of Platform: tests load the real libraries.
 Result<void*> LoadSymbol(const char* file_name, const char* symbol);
 
+// Where licagent's configuration file (agent.json, docs/activation.md) is looked for, never
+// created here. Linux: user $XDG_CONFIG_HOME/licagent (absolute values only) else
+// ~/.config/licagent, system /etc/licagent. macOS: ~/Library/Application Support/licagent and
+// /Library/Application Support/licagent. Windows: FOLDERID_RoamingAppData\licagent and
+// FOLDERID_ProgramData\licagent. Not part of Platform: it reads only the environment.
+Result<std::filesystem::path> ConfigDir(StateScope scope);
+
+// The absolute path of the running program (/proc/self/exe, _NSGetExecutablePath,
+// GetModuleFileNameW).
+Result<std::filesystem::path> CurrentExecutable();
+
+// Starts the program `argv[0]` (an absolute path; no PATH search) with `argv` detached from
+// this process: a new session (POSIX setsid) or DETACHED_PROCESS (Windows), standard input and
+// output on the null device, inheriting no other descriptor or handle. Does not wait for it;
+// on POSIX a background thread of this process reaps it, so it never lingers as a zombie.
+// Fails only when the program could not be started.
+Status SpawnDetached(const std::vector<std::string>& argv);
+
 class Platform {
  public:
   virtual ~Platform() = default;

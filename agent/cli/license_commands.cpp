@@ -10,6 +10,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/exit_codes.h"
 #include "licagent/check.h"
+#include "licagent/online.h"
 
 namespace licagent::cli {
 namespace {
@@ -19,6 +20,7 @@ using nlohmann::json;
 struct Options {
   bool json = false;
   bool system = false;
+  bool no_background_refresh = false;
   std::string store_dir;
   std::string file;
   std::vector<std::string> features;
@@ -41,7 +43,9 @@ Result<CheckConfig> Config(const Options& o) {
   return config;
 }
 
-json ResultJson(const CheckResult& r) {
+}  // namespace
+
+json CheckResultJson(const CheckResult& r) {
   json out{{"verdict", ToString(r.verdict)},
            {"valid", r.verdict == Verdict::kValid},
            {"reason", r.reason},
@@ -75,11 +79,15 @@ json ResultJson(const CheckResult& r) {
   return out;
 }
 
+namespace {
+
 std::string Days(std::int64_t seconds) { return std::to_string(seconds / 86400) + " day(s)"; }
 
-int Report(const Options& o, const CheckResult& r, bool details) {
-  if (o.json) {
-    std::cout << ResultJson(r).dump(2) << "\n";
+}  // namespace
+
+int ReportCheck(bool json, const CheckResult& r, bool details) {
+  if (json) {
+    std::cout << CheckResultJson(r).dump(2) << "\n";
     return ExitCodeFor(r.verdict);
   }
   std::printf("%s: %s\n", ToString(r.verdict), r.reason.c_str());
@@ -112,6 +120,8 @@ int Report(const Options& o, const CheckResult& r, bool details) {
   return ExitCodeFor(r.verdict);
 }
 
+namespace {
+
 int RunInstall(const Options& o) {
   auto config = Config(o);
   if (!config) return ReportError(o.json, config.error());
@@ -122,24 +132,52 @@ int RunInstall(const Options& o) {
   std::string text(kMaxLicenseSize + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
+  const std::optional<PendingRequest> pending = PendingOfflineRequest(*config);
   const CheckResult r = Install(*config, text);
-  if (!o.json && (r.verdict == Verdict::kValid || r.verdict == Verdict::kNotYetValid ||
-                  r.verdict == Verdict::kFrozen || r.verdict == Verdict::kReleased)) {
-    std::printf("installed %s\n", r.license->license_id.c_str());
+  const bool installed = r.verdict == Verdict::kValid || r.verdict == Verdict::kNotYetValid ||
+                         r.verdict == Verdict::kFrozen || r.verdict == Verdict::kReleased;
+  // Does it answer the offline request this machine made (`licagent request`)?
+  const bool answers = installed && ResolvePendingRequest(*config, *r.license);
+  if (o.json) {
+    json out = CheckResultJson(r);
+    out["answers_request"] = pending ? json(answers) : json();
+    std::cout << out.dump(2) << "\n";
+    return ExitCodeFor(r.verdict);
   }
-  return Report(o, r, false);
+  if (installed) {
+    std::printf("installed %s\n", r.license->license_id.c_str());
+    if (answers) {
+      std::printf("it answers the offline request made here at %s\n",
+                  FormatTime(pending->created_at).c_str());
+    } else if (pending) {
+      std::fprintf(stderr,
+                   "licagent: note: this license does not answer the offline request made here "
+                   "at %s (it was issued for another request or directly)\n",
+                   FormatTime(pending->created_at).c_str());
+    }
+  }
+  return ReportCheck(false, r, false);
 }
 
 int RunCheck(const Options& o) {
   auto config = Config(o);
   if (!config) return ReportError(o.json, config.error());
-  return Report(o, Check(*config, CheckRequest{o.features}), false);
+  const CheckResult r = Check(*config, CheckRequest{o.features});
+  if (!o.no_background_refresh) {
+    // Once a day at most, a detached `licagent refresh --quiet` (docs/activation.md
+    // "Background refresh"); it never changes this check's output or exit code.
+    std::vector<std::string> args{"refresh", "--quiet"};
+    if (o.system) args.emplace_back("--system");
+    if (!o.store_dir.empty()) args.insert(args.end(), {"--store-dir", o.store_dir});
+    (void)MaybeStartBackgroundRefresh(*config, r, "", args);
+  }
+  return ReportCheck(o.json, r, false);
 }
 
 int RunStatus(const Options& o) {
   auto config = Config(o);
   if (!config) return ReportError(o.json, config.error());
-  return Report(o, Check(*config, CheckRequest{o.features}), true);
+  return ReportCheck(o.json, Check(*config, CheckRequest{o.features}), true);
 }
 
 int RunUninstall(const Options& o) {
@@ -169,6 +207,9 @@ void AddLicenseCommands(CLI::App& app, std::vector<std::pair<std::string, Comman
   cmd = app.add_subcommand("check",
                            "Check the installed license offline; the exit code is the verdict");
   cmd->add_option("--feature", check->features, "A feature the product needs (repeatable)");
+  cmd->add_flag("--no-background-refresh", check->no_background_refresh,
+                "Never start the daily background refresh (also: "
+                "LICAGENT_NO_BACKGROUND_REFRESH=1)");
   AddStoreOptions(cmd, check.get());
   commands->emplace_back("check", [check] { return RunCheck(*check); });
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, Command>> commands;
   commands.emplace_back("fingerprint", AddFingerprintCommand(app));
   AddLicenseCommands(app, &commands);
+  AddOnlineCommands(app, &commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -61,7 +61,7 @@ struct CheckResult {
   std::optional<std::int64_t> grace_seconds_left;  // until refresh_by (absent: no refresh needed)
   std::optional<MatchResult> match;                // when the license is machine-bound
   std::optional<Topology> topology;                // when cores/sockets were counted
-  bool refresh_due = false;  // valid, but a daily refresh should be attempted (later milestone)
+  bool refresh_due = false;  // valid, but a daily refresh should be attempted (online.h)
 };
 
 // Runs the check pipeline: present → parses → signature → product → status → not-before /
