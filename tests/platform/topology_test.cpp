@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "licagent/identity.h"
+#include "platform/common/topology_hwloc.h"
 #include "tests/catch.h"
 
 namespace licagent {
@@ -48,6 +49,23 @@ TEST_CASE("HWLOC_* environment overrides cannot change the topology", "[topology
     CHECK(::getenv(spec) == nullptr);  // scrubbed from the process environment
   }
   std::remove(xml.c_str());
+}
+
+TEST_CASE("without hwloc the topology is a clear kUnsupported error", "[topology]") {
+  // hwloc is loaded at run time (never linked): a machine without it still checks licenses
+  // that do not limit cores, and gets this error only for those that do.
+  auto t = platform::LoadHwlocTopology("libhwloc-absent-for-licagent-tests.so.15");
+  REQUIRE_FALSE(t);
+  CHECK(t.error().code == ErrorCode::kUnsupported);
+  CHECK(t.error().message.find("hwloc") != std::string::npos);
+  CHECK(t.error().message.find("libhwloc-absent-for-licagent-tests.so.15") != std::string::npos);
+  // A library that is not hwloc: the first symbol is missing.
+  auto other = platform::LoadHwlocTopology("libc.so.6");
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == ErrorCode::kUnsupported);
+  CHECK(other.error().message.find("hwloc_get_api_version") != std::string::npos);
+  // The real library still loads afterwards.
+  CHECK(LoadTopology());
 }
 
 }  // namespace
