@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "agent/sodium.h"
+#include "agent/strict_json.h"
 
 namespace licagent {
 namespace {
 
 using nlohmann::json;
+using strict_json::Fields;
 
 constexpr std::string_view kBegin = "-----BEGIN LICAGENT LICENSE-----";
 constexpr std::string_view kEnd = "-----END LICAGENT LICENSE-----";
@@ -27,7 +29,7 @@ constexpr std::size_t kLineWidth = 64;
 constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMaxTextLength = 256;
 
-Error Corrupt(std::string message) { return Error{ErrorCode::kCorrupt, std::move(message)}; }
+using strict_json::Corrupt;
 
 bool IsIdChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -80,113 +82,10 @@ std::string TagHex(std::uint16_t tag) {
   return {kHex[tag >> 12], kHex[(tag >> 8) & 0xF], kHex[(tag >> 4) & 0xF], kHex[tag & 0xF]};
 }
 
-// Reads one JSON object strictly: every key must be known, required keys present, types right.
-class Fields {
- public:
-  Fields(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
-
-  // Fails on a key outside `known`.
-  Status OnlyKnown(std::initializer_list<std::string_view> known) const {
-    for (const auto& [key, value] : object_.items()) {
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        return Corrupt("unknown field " + Name(key));
-      }
-    }
-    return Status::Ok();
-  }
-
-  bool Has(const std::string& key) const { return object_.contains(key); }
-
-  Result<std::string> String(const std::string& key, std::size_t max_length) const {
-    const json* v = Find(key);
-    if (v == nullptr) return Missing(key);
-    if (!v->is_string()) return Corrupt(Name(key) + " must be a string");
-    std::string s = v->get<std::string>();
-    if (s.empty() || s.size() > max_length) {
-      return Corrupt(Name(key) + " must be 1 to " + std::to_string(max_length) + " characters");
-    }
-    return s;
-  }
-
-  Result<std::optional<std::string>> OptionalString(const std::string& key,
-                                                    std::size_t max_length) const {
-    if (!Has(key)) return std::optional<std::string>();
-    auto s = String(key, max_length);
-    if (!s) return s.error();
-    return std::optional<std::string>(std::move(*s));
-  }
-
-  Result<std::int64_t> Integer(const std::string& key, std::int64_t min, std::int64_t max) const {
-    const json* v = Find(key);
-    if (v == nullptr) return Missing(key);
-    if (!v->is_number_integer()) return Corrupt(Name(key) + " must be an integer");
-    const auto n = v->get<std::int64_t>();
-    if (n < min || n > max) {
-      return Corrupt(Name(key) + " must be between " + std::to_string(min) + " and " +
-                     std::to_string(max));
-    }
-    return n;
-  }
-
-  Result<bool> Boolean(const std::string& key) const {
-    const json* v = Find(key);
-    if (v == nullptr) return Missing(key);
-    if (!v->is_boolean()) return Corrupt(Name(key) + " must be true or false");
-    return v->get<bool>();
-  }
-
-  Result<UnixTime> Time(const std::string& key) const {
-    auto s = String(key, 20);
-    if (!s) return s.error();
-    auto t = ParseTime(*s);
-    if (!t) return Corrupt(Name(key) + ": " + t.error().message);
-    return t;
-  }
-
-  Result<std::optional<UnixTime>> OptionalTime(const std::string& key) const {
-    if (!Has(key)) return std::optional<UnixTime>();
-    auto t = Time(key);
-    if (!t) return t.error();
-    return std::optional<UnixTime>(*t);
-  }
-
-  Result<Fields> Object(const std::string& key) const {
-    const json* v = Find(key);
-    if (v == nullptr) return Missing(key);
-    if (!v->is_object()) return Corrupt(Name(key) + " must be an object");
-    return Fields(*v, Name(key));
-  }
-
-  const json* Find(const std::string& key) const {
-    auto it = object_.find(key);
-    return it == object_.end() ? nullptr : &*it;
-  }
-  std::string Name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  const json& object() const { return object_; }
-
- private:
-  Error Missing(const std::string& key) const { return Corrupt("missing field " + Name(key)); }
-
-  const json& object_;
-  std::string path_;
-};
-
-#define LICAGENT_ASSIGN(lhs, expr)                \
-  do {                                            \
-    auto licagent_v_ = (expr);                    \
-    if (!licagent_v_) return licagent_v_.error(); \
-    lhs = std::move(*licagent_v_);                \
-  } while (false)
-
 Result<Binding> ParseBinding(const Fields& f) {
   LICAGENT_RETURN_IF_ERROR(f.OnlyKnown({"identifier", "tags", "policy"}));
   Binding b;
-  std::string text;
-  LICAGENT_ASSIGN(text, f.String("identifier", 64));
-  auto id = ParseIdentifier(text);
-  if (!id) return Corrupt(f.Name("identifier") + ": " + id.error().message);
-  if (id->ToString() != text) return Corrupt(f.Name("identifier") + " is not in canonical form");
-  b.identifier = *id;
+  LICAGENT_ASSIGN(b.identifier, strict_json::CanonicalIdentifier(f, "identifier"));
 
   const json* tags = f.Find("tags");
   if (tags == nullptr) return Corrupt("missing field " + f.Name("tags"));
@@ -195,7 +94,7 @@ Result<Binding> ParseBinding(const Fields& f) {
   }
   for (int i = 0; i < kSlotCount; ++i) {
     const json& t = (*tags)[static_cast<std::size_t>(i)];
-    if (!t.is_string() || t.get<std::string>() != TagHex(id->tags[i])) {
+    if (!t.is_string() || t.get<std::string>() != TagHex(b.identifier.tags[i])) {
       return Corrupt(f.Name("tags") + " disagree with the identifier at slot " +
                      SlotName(SlotAt(i)));
     }
@@ -256,30 +155,6 @@ Result<Entitlements> ParseEntitlements(const Fields& f) {
   return e;
 }
 
-// nlohmann::json keeps the last of duplicate keys; a license must have none.
-Result<json> ParseJsonRejectingDuplicates(std::string_view text) {
-  std::vector<std::set<std::string>> keys;
-  bool duplicate = false;
-  std::string duplicate_key;
-  json::parser_callback_t cb = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!keys.empty()) keys.pop_back();
-    } else if (event == json::parse_event_t::key && !keys.empty()) {
-      if (!keys.back().insert(parsed.get<std::string>()).second && !duplicate) {
-        duplicate = true;
-        duplicate_key = parsed.get<std::string>();
-      }
-    }
-    return true;
-  };
-  json j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Corrupt("the payload is not valid JSON");
-  if (duplicate) return Corrupt("duplicate field " + duplicate_key);
-  return j;
-}
-
 }  // namespace
 
 const char* ToString(LicenseStatus status) noexcept {
@@ -333,7 +208,7 @@ std::string SerializePayload(const LicensePayload& p) {
 
 Result<LicensePayload> ParsePayload(std::string_view text) {
   if (text.size() > kMaxLicenseSize) return Corrupt("the payload is larger than 64 KiB");
-  auto parsed = ParseJsonRejectingDuplicates(text);
+  auto parsed = strict_json::Parse(text, "the payload");
   if (!parsed) return parsed.error();
   if (!parsed->is_object()) return Corrupt("the payload must be a JSON object");
   const Fields f(*parsed, "");

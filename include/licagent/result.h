@@ -38,7 +38,7 @@ struct Error {
   int os_error = 0;     // errno or GetLastError(), 0 if none
   // kRejected (and kUnavailable when the server said so): the server's error code, e.g.
   // "seat_limit" (docs/protocol.md "Error codes"). Empty otherwise.
-  std::string remote_code;
+  std::string remote_code = {};
 };
 
 // A value or an Error. Accessor names follow C++23 std::expected, so moving to it later only

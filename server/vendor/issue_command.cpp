@@ -12,10 +12,10 @@
 
 #include "licagent/identity.h"
 #include "licagent/license.h"
+#include "licagent/protocol.h"
 #include "server/vendor/commands.h"
 #include "server/vendor/exit_codes.h"
 #include "server/vendor/files.h"
-#include "server/vendor/request.h"
 #include "server/vendor/signer.h"
 
 namespace licagent::vendor {
@@ -161,9 +161,9 @@ Status SetBinding(const Options& o, LicensePayload& p) {
           "--nonce cannot be combined with --request: the license answers the "
           "request's own nonce");
     }
-    auto text = ReadFile(o.request_path, kMaxRequestSize);
+    auto text = ReadFile(o.request_path, protocol::kMaxOfflineRequestSize);
     if (!text) return text.error();
-    auto request = ParseOfflineRequest(*text);
+    auto request = protocol::ParseOfflineRequest(*text);
     if (!request) return Usage(o.request_path + ": " + request.error().message);
     if (request->product_id != o.product) {
       return Usage(o.request_path + " asks for product '" + request->product_id + "', not '" +

@@ -21,6 +21,7 @@
 #include "platform/windows/file_windows.h"
 #include "platform/windows/win_error.h"
 #include "tests/catch.h"
+#include "tests/windows/temp_dir.h"
 
 namespace licagent::platform {
 namespace {
@@ -28,32 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 
 Platform& Native() { return Platform::Default(); }
-
-// A fresh directory under the user's temporary directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    wchar_t base[MAX_PATH + 1];
-    const DWORD length = GetTempPathW(MAX_PATH + 1, base);
-    REQUIRE(length > 0);
-    static int counter = 0;
-    path_ = fs::path(std::wstring(base, length)) /
-            (L"licagent-file-test-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
-             std::to_wstring(++counter));
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Sets (or with nullopt, removes) a process environment variable until the end of the scope.
 class ScopedEnv {
@@ -75,15 +50,6 @@ class ScopedEnv {
   const wchar_t* name_;
   std::optional<std::wstring> old_;
 };
-
-std::vector<std::wstring> List(const fs::path& dir) {
-  std::vector<std::wstring> names;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().wstring());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 TEST_CASE("WindowsPlatform StateDir: LICAGENT_STATE_DIR, else the known folders",
           "[windows-file]") {
