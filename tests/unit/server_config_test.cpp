@@ -66,7 +66,7 @@ TEST_CASE("Config: a minimal file gets the documented defaults", "[server][confi
   CHECK(c->FindProduct("other") == nullptr);
 }
 
-TEST_CASE("Config: the example of docs/server.md parses in full", "[server][config]") {
+TEST_CASE("Config: a file with every key parses in full", "[server][config]") {
   auto c = ParseConfig(R"({"listen":"[::1]:0","tls":{"certificate":"a.crt","private_key":"a.key"},
     "signing_key":{"file":"keys/vendor.pem","key_id":"demo-2026"},
     "storage":{"kind":"sqlite","path":"../db/licagent.db"},
