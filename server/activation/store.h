@@ -1,0 +1,97 @@
+// The server's storage, behind one interface: SQLite today (sqlite_store.h), PostgreSQL later
+// for several replicas. Nothing here names a database type. Implementations are thread-safe:
+// every method may be called from any request thread at once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "licagent/identity.h"
+#include "licagent/license.h"
+#include "licagent/result.h"
+
+namespace licagent::server {
+
+enum class CredentialState { kActive, kFrozen, kReleased };
+const char* ToString(CredentialState state) noexcept;  // "active", "frozen", "released"
+std::optional<CredentialState> ParseCredentialState(std::string_view text);
+
+enum class SeatState { kActive, kReleased };
+const char* ToString(SeatState state) noexcept;  // "active", "released"
+
+// A license key sold to a customer: what it entitles and how many machines may hold it. The key
+// itself is never stored, only its hash (credential_key.h).
+struct Credential {
+  std::string id;  // "cred-" + 16 hex
+  std::string product_id;
+  std::string customer;  // a label for humans; may be empty
+  int seats = 1;
+  std::map<std::string, std::string> features;
+  std::optional<int> max_cores;
+  std::optional<int> max_sockets;
+  std::optional<UnixTime> expires_at;  // absent = perpetual
+  CredentialState state = CredentialState::kActive;
+  UnixTime created_at = 0;
+  int seats_used = 0;  // active seats; filled in by reads, ignored by CreateCredential
+};
+
+// One machine holding a seat of a credential: a license_id and the identifier it is bound to.
+struct Seat {
+  std::string license_id;  // "lic-" + 16 hex
+  std::string credential_id;
+  std::string identifier;  // canonical HW1 text, as activated
+  std::array<std::vector<std::uint16_t>, kSlotCount> candidates;  // as activated (for support)
+  std::string environment;                                        // e.g. "vm"
+  SeatState state = SeatState::kActive;
+  UnixTime created_at = 0;
+  UnixTime last_seen_at = 0;
+  std::string agent_version;  // of the last request; empty for offline requests
+};
+
+// What AcquireSeat did.
+struct SeatGrant {
+  enum class Outcome { kReused, kAllocated, kFull };
+  Outcome outcome = Outcome::kFull;
+  Seat seat;           // the reused or new seat (kReused, kAllocated)
+  int seats = 0;       // the credential's seat count when decided
+  int seats_used = 0;  // active seats after the decision
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Adds a credential with the hash of its key. kInvalidArgument if the id or hash exists.
+  virtual Status CreateCredential(const Credential& credential, const std::string& key_hash) = 0;
+  // kNotFound if there is none.
+  virtual Result<Credential> FindCredentialByKeyHash(const std::string& key_hash) = 0;
+  virtual Result<Credential> GetCredential(const std::string& id) = 0;
+  virtual Result<std::vector<Credential>> ListCredentials() = 0;
+  // kNotFound if there is no such credential.
+  virtual Status SetCredentialState(const std::string& id, CredentialState state) = 0;
+
+  // Atomically, against every other writer (other threads, other processes): among the active
+  // seats of credential `candidate.credential_id`, the first for which `same_machine` is true
+  // is reused (last_seen_at and agent_version updated from `candidate`); otherwise, if fewer
+  // than the credential's seats are active, `candidate` is inserted as a new active seat;
+  // otherwise kFull. So concurrent activations never exceed the seat count. kNotFound if the
+  // credential is gone.
+  virtual Result<SeatGrant> AcquireSeat(const Seat& candidate,
+                                        const std::function<bool(const Seat&)>& same_machine) = 0;
+  // kNotFound if there is no such seat.
+  virtual Result<Seat> GetSeat(const std::string& license_id) = 0;
+  // Records a refresh: last_seen_at and agent_version. kNotFound if there is no such seat.
+  virtual Status TouchSeat(const std::string& license_id, UnixTime now,
+                           const std::string& agent_version) = 0;
+  // Marks the seat released (idempotent) and returns it. kNotFound if there is no such seat.
+  virtual Result<Seat> ReleaseSeat(const std::string& license_id, UnixTime now) = 0;
+  // Every seat, or those of one credential; newest first.
+  virtual Result<std::vector<Seat>> ListSeats(const std::optional<std::string>& credential_id) = 0;
+};
+
+}  // namespace licagent::server
