@@ -54,8 +54,8 @@ void WriteAll(const fs::path& path, const std::string& text) {
 // Runs a command to completion and returns its standard output; fails the test (showing its
 // standard error) on a non-zero exit.
 std::string Run(const std::vector<std::string>& argv) {
-  const fs::path err = fs::temp_directory_path() / ("licagent-e2e-" + std::to_string(getpid()) +
-                                                    ".stderr");
+  const fs::path err =
+      fs::temp_directory_path() / ("licagent-e2e-" + std::to_string(getpid()) + ".stderr");
   std::string command;
   for (const std::string& a : argv) command += "'" + a + "' ";
   FILE* pipe = popen((command + "2>'" + err.string() + "'").c_str(), "r");
