@@ -60,7 +60,7 @@ wrk_out="$out/licagent-server-wrk.txt"
 summary="$out/licagent-server-summary.txt"
 
 bash "$repo/scripts/deps.sh" bench
-for tool in hyperfine wrk jq openssl sqlite3; do
+for tool in hyperfine wrk jq openssl sqlite3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "$0: $tool is not installed" >&2; exit 3; }
 done
 
@@ -249,8 +249,8 @@ for t in "${server_threads[@]}"; do
       ticks=$(cpu_ticks)
       printf '== server threads %s, wrk -t%s -c%s -d%ss, round %s, load %s\n' "$t" \
         "$wrk_threads" "$c" "$duration" "$r" "$before" >>"$wrk_out"
-      wrk -t"$wrk_threads" -c"$c" -d"${duration}s" --latency -s "$work/refresh.lua" \
-        "$url/v1/refresh" >"$work/wrk.txt" 2>&1 || true
+      /usr/bin/time -o "$work/wrk.cpu" -f '%U %S' wrk -t"$wrk_threads" -c"$c" -d"${duration}s" \
+        --latency -s "$work/refresh.lua" "$url/v1/refresh" >"$work/wrk.txt" 2>&1 || true
       ticks=$(($(cpu_ticks) - ticks))
       cat "$work/wrk.txt" >>"$wrk_out"
       line=$(grep '^LICAGENT requests=' "$work/wrk.txt" || true)
@@ -262,13 +262,15 @@ for t in "${server_threads[@]}"; do
       declare -A v=()
       for kv in ${line#LICAGENT }; do v[${kv%%=*}]=${kv#*=}; done
       [[ ${v[non200]} -eq 0 && ${v[requests]} -gt 0 ]] || failed=1
-      rows+=("$(printf '%7s %5s %5s %9.0f %8s %8s %8s %8s %8s %7s %7s %7s  %s' "$t" "$c" "$r" \
+      rows+=("$(printf '%7s %5s %5s %9.0f %8s %8s %8s %8s %8s %7s %7s %7s %7s  %s' "$t" "$c" "$r" \
         "$(awk -v n="${v[requests]}" -v d="${v[duration_us]}" 'BEGIN {print n / (d / 1e6)}')" \
         "$(ms "${v[p50_us]}")" "$(ms "${v[p90_us]}")" "$(ms "${v[p99_us]}")" \
         "$(ms "${v[p999_us]}")" "$(ms "${v[max_us]}")" "${v[non200]}" \
         "$((v[connect] + v[read] + v[write] + v[timeout]))" \
         "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="${v[requests]}" \
-          'BEGIN {printf "%.0f", t / hz * 1e6 / n}')" "$before")")
+          'BEGIN {printf "%.0f", t / hz * 1e6 / n}')" \
+        "$(awk -v n="${v[requests]}" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/wrk.cpu")" \
+        "$before")")
       unset v
     done
   done
@@ -292,9 +294,10 @@ stop_server
   echo
   echo "(b) POST /v1/refresh over keep-alive TLS, wrk -t$wrk_threads -d${duration}s --latency;"
   echo "    latencies in ms; errors = socket errors (connect+read+write+timeout); CPU us ="
-  echo "    the server's CPU time (user + system) per refresh"
-  printf '%7s %5s %5s %9s %8s %8s %8s %8s %8s %7s %7s %7s  %s\n' "threads" "conns" "round" \
-    "req/s" "p50" "p90" "p99" "p99.9" "max" "non-200" "errors" "CPU us" "load average before"
+  echo "    the server's CPU time (user + system) per refresh, wrk us = wrk's"
+  printf '%7s %5s %5s %9s %8s %8s %8s %8s %8s %7s %7s %7s %7s  %s\n' "threads" "conns" "round" \
+    "req/s" "p50" "p90" "p99" "p99.9" "max" "non-200" "errors" "CPU us" "wrk us" \
+    "load average before"
   printf '%s\n' "${rows[@]}"
 } | tee "$summary"
 echo "wrote $json_out, $wrk_out and $summary"
