@@ -2,17 +2,20 @@
 # Installs the Debian 12 packages licagent needs that are missing, and nothing else.
 # Usage: scripts/deps.sh build   (compile the library, CLI and demo)
 #        scripts/deps.sh test    (everything CI runs: sanitizers, Windows cross-build, fuzzing)
+#        scripts/deps.sh bench   (test + what bench/server_process.sh uses: wrk, sqlite3, GNU time)
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config libssl-dev libhwloc-dev nlohmann-json3-dev
             libcurl4-openssl-dev libcli11-dev libsodium-dev libsqlite3-dev libcpp-httplib-dev)
 test_pkgs=("${build_pkgs[@]}" catch2 python3 clang clang-format libclang-rt-14-dev
            libbenchmark-dev hyperfine g++-mingw-w64-x86-64-posix wine wine64)
+bench_pkgs=("${test_pkgs[@]}" wrk sqlite3 time)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
   test) wanted=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted=("${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()

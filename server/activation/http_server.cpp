@@ -129,6 +129,10 @@ class Server {
     s.set_write_timeout(kWriteTimeoutSeconds, 0);
     s.set_keep_alive_timeout(kKeepAliveSeconds);
     s.set_keep_alive_max_count(kKeepAliveMaxRequests);
+    // httplib writes an answer's headers and body in separate TLS records: with Nagle's
+    // algorithm the second waits for the client's delayed ACK, ≈ 40 ms on every request
+    // (docs/performance.md, "The activation server").
+    s.set_tcp_nodelay(true);
     s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       t_request = RequestContext{};
       t_request.started = true;

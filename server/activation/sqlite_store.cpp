@@ -1,5 +1,9 @@
 // SQLite implementation of Store. Every write is one transaction; seat allocation takes the
 // write lock first (BEGIN IMMEDIATE), so the count it checks cannot change before it inserts.
+// The server's own threads take turns at writing through a mutex, so that they never meet
+// SQLite's busy handler (which sleeps 1, 2, 5, 10... ms); other processes (the admin commands)
+// still wait for the lock through busy_timeout. Durability: every write is committed with
+// synchronous = FULL except the refresh bookkeeping of TouchSeat (docs/server.md section 4).
 #include "server/activation/sqlite_store.h"
 
 #include <fcntl.h>
@@ -262,7 +266,8 @@ class SqliteStore final : public Store {
   Status Init(const std::string& path, int connections) {
     path_ = path;
     LICAGENT_RETURN_IF_ERROR(CreateOwnerOnly(path));
-    for (int i = 0; i < connections; ++i) {
+    // `connections` for the pool, and one more for the refresh bookkeeping (TouchSeat).
+    for (int i = 0; i <= connections; ++i) {
       sqlite3* db = nullptr;
       const int rc = sqlite3_open_v2(
           path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
@@ -273,7 +278,7 @@ class SqliteStore final : public Store {
         return e;
       }
       all_.push_back(db);
-      free_.push_back(db);
+      if (i < connections) free_.push_back(db);
       sqlite3_busy_timeout(db, kBusyTimeoutMs);
       sqlite3_extended_result_codes(db, 1);
       LICAGENT_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON", path));
@@ -289,14 +294,24 @@ class SqliteStore final : public Store {
         }  // finalised: an unfinished statement would block the migration's COMMIT
         LICAGENT_RETURN_IF_ERROR(Migrate(db));
       }
-      // A committed transaction survives power loss, not just a crash of this process.
-      LICAGENT_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path));
+      if (i < connections) {
+        // A committed transaction survives power loss, not just a crash of this process.
+        LICAGENT_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path));
+      } else {
+        // Refresh bookkeeping: committed to the operating system, not waited for on the disk.
+        // In WAL mode this cannot corrupt the file; a power cut may lose the last such writes,
+        // never an earlier FULL commit, and the next FULL commit makes them durable too (the
+        // log is written and synced in order).
+        LICAGENT_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = NORMAL", path));
+        touch_db_ = db;
+      }
     }
     return Status::Ok();
   }
 
   Status CreateCredential(const Credential& c, const std::string& key_hash) override {
     Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
     Transaction tx(lease.db);
     LICAGENT_RETURN_IF_ERROR(tx.Begin());
     Stmt s(lease.db,
@@ -342,6 +357,7 @@ class SqliteStore final : public Store {
 
   Status SetCredentialState(const std::string& id, CredentialState state) override {
     Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
     Transaction tx(lease.db);
     LICAGENT_RETURN_IF_ERROR(tx.Begin());
     Stmt s(lease.db, "UPDATE credentials SET state = ? WHERE id = ?");
@@ -356,6 +372,7 @@ class SqliteStore final : public Store {
   Result<SeatGrant> AcquireSeat(const Seat& candidate,
                                 const std::function<bool(const Seat&)>& same_machine) override {
     Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
     Transaction tx(lease.db);
     LICAGENT_RETURN_IF_ERROR(tx.Begin());
     auto credential = GetCredentialOn(lease.db, candidate.credential_id);
@@ -418,16 +435,20 @@ class SqliteStore final : public Store {
 
   Status TouchSeat(const std::string& license_id, UnixTime now,
                    const std::string& agent_version) override {
-    Lease lease(*this);
-    Stmt s(lease.db, "UPDATE seats SET last_seen_at = ?, agent_version = ? WHERE license_id = ?");
+    // The bookkeeping connection (synchronous = NORMAL), used only under the write mutex.
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Stmt s(touch_db_, "UPDATE seats SET last_seen_at = ?, agent_version = ? WHERE license_id = ?");
     s.Bind(1, now).Bind(2, agent_version).Bind(3, license_id);
     LICAGENT_RETURN_IF_ERROR(s.Run("update seat " + license_id));  // one statement: atomic
-    if (sqlite3_changes(lease.db) == 0) return Error{ErrorCode::kNotFound, "no seat " + license_id};
+    if (sqlite3_changes(touch_db_) == 0) {
+      return Error{ErrorCode::kNotFound, "no seat " + license_id};
+    }
     return Status::Ok();
   }
 
   Result<Seat> ReleaseSeat(const std::string& license_id, UnixTime now) override {
     Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
     Transaction tx(lease.db);
     LICAGENT_RETURN_IF_ERROR(tx.Begin());
     Stmt s(lease.db,
@@ -529,6 +550,8 @@ class SqliteStore final : public Store {
   std::condition_variable cv_;
   std::vector<sqlite3*> all_;
   std::vector<sqlite3*> free_;
+  sqlite3* touch_db_ = nullptr;  // outside the pool: TouchSeat's, at synchronous = NORMAL
+  std::mutex write_mu_;          // one writer of this process at a time
 };
 
 }  // namespace

@@ -315,3 +315,59 @@ TEST_CASE("Store: concurrent activations never exceed the seat count", "[server]
   CHECK(seats->size() == kSeats);
   CHECK((*shared)->GetCredential("cred-1")->seats_used == kSeats);
 }
+
+TEST_CASE("Store: refreshes touch seats from many threads while seats are taken and released",
+          "[server][store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  constexpr int kThreads = 6;
+  constexpr int kTouches = 40;
+  auto shared = OpenSqliteStore(path, 3);  // fewer connections than threads, as in the server
+  REQUIRE(shared);
+  Store& store = **shared;
+  REQUIRE(store.CreateCredential(MakeCredential("cred-1", kThreads + 20), "h"));
+  for (int t = 0; t < kThreads; ++t) {
+    REQUIRE(store.AcquireSeat(MakeSeat("lic-" + std::to_string(t), "cred-1"), kNever));
+  }
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string id = "lic-" + std::to_string(t);
+      for (int i = 1; i <= kTouches; ++i) {
+        if (!store.TouchSeat(id, 1800000000 + i, "0.9." + std::to_string(t))) ++failed;
+      }
+    });
+  }
+  // Fully durable writes of the pool and of another process interleave with the bookkeeping.
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i) {
+      const std::string id = "lic-x-" + std::to_string(i);
+      auto grant = store.AcquireSeat(MakeSeat(id, "cred-1"), kNever);
+      if (!grant || grant->outcome != SeatGrant::Outcome::kAllocated) ++failed;
+      if (!store.ReleaseSeat(id, 1800000500)) ++failed;
+    }
+  });
+  threads.emplace_back([&] {
+    auto other = OpenSqliteStore(path, 1);
+    if (!other) {
+      ++failed;
+      return;
+    }
+    for (int i = 0; i < 10; ++i) {
+      if (!(*other)->SetCredentialState("cred-1", CredentialState::kActive)) ++failed;
+    }
+  });
+  for (auto& t : threads) t.join();
+  CHECK(failed == 0);
+  // Committed: another connection sees every seat's last touch.
+  auto reader = OpenSqliteStore(path, 1);
+  REQUIRE(reader);
+  for (int t = 0; t < kThreads; ++t) {
+    auto seat = (*reader)->GetSeat("lic-" + std::to_string(t));
+    REQUIRE(seat);
+    CHECK(seat->last_seen_at == 1800000000 + kTouches);
+    CHECK(seat->agent_version == "0.9." + std::to_string(t));
+  }
+  CHECK((*reader)->GetCredential("cred-1")->seats_used == kThreads);
+}
