@@ -17,6 +17,7 @@ using Command = std::function<int()>;
 Command AddKeygenCommand(CLI::App& app);
 Command AddIssueCommand(CLI::App& app);
 Command AddInspectCommand(CLI::App& app);
+Command AddApisignCommand(CLI::App& app);
 
 // `text` with control characters and invalid UTF-8 bytes shown as \xNN, so text from a file
 // cannot drive the terminal.

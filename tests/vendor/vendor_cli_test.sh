@@ -362,6 +362,117 @@ PY
       fail "temporary files left: $(ls -a)"
     fi
     ;;
+  apisign-vector)
+    # reference/koogallery.md §3.1.4, byte for byte.
+    run 0 apisign --method GET \
+      --url 'https://service.region.example.com/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs?limit=2&marker=13551d6b-755d-4757-b956-536f674975c0' \
+      --header 'Content-Type: application/json' --header 'Host: service.region.example.com' \
+      --date 20191115T033655Z --ak AKEXAMPLE --sk MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc
+    cat >want <<'WANT'
+--- canonical request ---
+GET
+/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs/
+limit=2&marker=13551d6b-755d-4757-b956-536f674975c0
+content-type:application/json
+host:service.region.example.com
+x-sdk-date:20191115T033655Z
+
+content-type;host;x-sdk-date
+e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+--- string to sign ---
+SDK-HMAC-SHA256
+20191115T033655Z
+b25362e603ee30f4f25e7858e8a7160fd36e803bb2dfe206278659d71a9bcd7a
+--- headers to send ---
+Authorization: SDK-HMAC-SHA256 Access=AKEXAMPLE, SignedHeaders=content-type;host;x-sdk-date, Signature=7be6668032f70418fcc22abc52071e57aff61b84a1d2381bb430d6870f4f6ebe
+Content-Type: application/json
+Host: service.region.example.com
+X-Sdk-Date: 20191115T033655Z
+--- request ---
+GET /v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs?limit=2&marker=13551d6b-755d-4757-b956-536f674975c0
+WANT
+    diff -u want out >diff || fail "output differs: $(cat diff)"
+    # The same from --sk-file and --json (the canonical request exactly, no trailing newline).
+    printf 'MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc\n' >sk && chmod 600 sk
+    run 0 apisign --method GET --json \
+      --url 'https://service.region.example.com/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs?limit=2&marker=13551d6b-755d-4757-b956-536f674975c0' \
+      --header 'Content-Type: application/json' --date 20191115T033655Z --ak AKEXAMPLE --sk-file sk
+    json_check out 'd["signature"] == "7be6668032f70418fcc22abc52071e57aff61b84a1d2381bb430d6870f4f6ebe"'
+    json_check out 'd["canonical_request"].endswith("\n\ncontent-type;host;x-sdk-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")'
+    ;;
+  apisign-reference)
+    # Against the independent Python signer (tests/koogallery/apisign_reference.py) on requests
+    # that exercise encodings, query sorting, header trimming, repeated headers and bodies.
+    ref="$data/../koogallery/apisign_reference.py"
+    printf '{"usage_info":[{"license":"PL1","software_usage_Info":[{"id":"dev \xe4\xb8\xad"}]}]}\n' >body.json
+    check_ref() {  # METHOD URL DATE BODY_FILE HEADERS...
+      local method=$1 url=$2 date=$3 bodyf=$4; shift 4
+      local hargs=() h
+      for h in "$@"; do hargs+=(--header "$h"); done
+      run 0 apisign --json --method "$method" --url "$url" --date "$date" --ak AK-REF \
+        --sk 'sk/with+odd=chars' --body-file "$bodyf" "${hargs[@]}"
+      python3 "$ref" "$method" "$url" "$date" AK-REF 'sk/with+odd=chars' "$(cat "$bodyf"; printf x)" "$@" >ref.json ||
+        fail "reference signer failed"
+      python3 - ref.json out "$bodyf" <<'PY' || fail "differs from the Python reference for $method $url: $(cat out)"
+import json, sys, hashlib
+ref = json.load(open(sys.argv[1])); got = json.load(open(sys.argv[2]))
+# The reference got the body with an extra 'x' (so the shell keeps trailing newlines): redo
+# its last line with the real body hash before comparing.
+body = open(sys.argv[3], "rb").read()
+lines = ref["canonical_request"].split("\n")
+if lines[-1] != "UNSIGNED-PAYLOAD":
+    lines[-1] = hashlib.sha256(body).hexdigest()
+canonical = "\n".join(lines)
+assert got["canonical_request"] == canonical, (got["canonical_request"], canonical)
+assert got["string_to_sign"].split("\n")[2] == hashlib.sha256(canonical.encode()).hexdigest()
+assert got["signed_headers"] == ref["signed_headers"]
+PY
+    }
+    : >empty
+    check_ref POST 'https://mkt.myhuaweicloud.com/api/mkp-openapi-public/global/v2/license/software-usage-info' \
+      20250102T030405Z body.json 'Content-Type: application/json' 'x-stage: RELEASE'
+    check_ref GET 'https://Example.com:8443/a%20b/c~d/%E4%B8%AD?z=1&A=2&a=3&b=x+y&c=%2F%3D&empty&d=&a=1&tilde=~-._' \
+      20231231T235959Z empty 'X-Custom:   spaced value  ' 'X-Multi: b' 'X-Multi: a'
+    check_ref PUT 'http://10.0.0.1:80/v1/' 20200229T000000Z body.json 'CONTENT-type: application/json'
+    ;;
+  apisign-secret)
+    # The SK is never printed, on success or failure, and is scrubbed from the command line.
+    secret=Sk-Very-Secret-0123456789
+    run 0 apisign --method POST --url https://mkt.myhuaweicloud.com/x --ak AK1 --sk "$secret" \
+      --date 20240101T000000Z --body '{}'
+    if grep -qF "$secret" out err; then fail "SK printed"; fi
+    grep -q '^X-Sdk-Date: 20240101T000000Z$' out || fail "no X-Sdk-Date: $(cat out)"
+    run 2 apisign --method POST --url 'not a url' --ak AK1 --sk "$secret" --date 20240101T000000Z
+    if grep -qF "$secret" out err; then fail "SK printed on error"; fi
+    run 2 apisign --method POST --url https://h/x --ak AK1 "--sk=$secret" --date bad
+    if grep -qF "$secret" out err; then fail "SK printed on error"; fi
+    # While it runs, /proc/PID/cmdline shows x's instead of the SK.
+    (sleep 1; echo '{}') |
+      "$vendor" apisign --method POST --url https://h/x --ak AK1 --sk "$secret" --body-file - \
+        >out 2>err &
+    pid=$!
+    sleep 0.5
+    cmdline=$(tr '\0' ' ' </proc/$pid/cmdline)
+    wait $pid || fail "apisign with a body from standard input failed: $(cat err)"
+    case "$cmdline" in *"$secret"*) fail "SK visible in /proc/PID/cmdline: $cmdline" ;; esac
+    case "$cmdline" in *xxxxxxxx*) ;; *) fail "SK not scrubbed: $cmdline" ;; esac
+    # The default date is now, in the right format.
+    grep -Eq '^X-Sdk-Date: 20[0-9]{6}T[0-9]{6}Z$' out || fail "default date: $(cat out)"
+    ;;
+  apisign-usage)
+    run 2 apisign --method GET --url https://h/x --ak AK1
+    err_has "--sk or --sk-file"
+    run 2 apisign --method GET --url https://h/x --ak AK1 --sk s --date 20191115T033655
+    err_has "yyyyMMddTHHmmssZ"
+    run 2 apisign --method GET --url https://h/x --ak AK1 --sk s --body a --body-file b
+    run 2 apisign --method GET --url https://h/x --ak AK1 --sk s --sk-file f
+    run 2 apisign --method GET --url https://h/x --ak AK1 --sk s --header 'NoColon'
+    err_has "Name: value"
+    run 2 apisign --method GET --url https://h/x --ak AK1 --sk s --header 'X-Sdk-Date: 20200101T000000Z' \
+      --date 20191115T033655Z
+    run 3 apisign --method GET --url https://h/x --ak AK1 --sk s --body-file /no/such/file
+    run 3 apisign --method GET --url https://h/x --ak AK1 --sk-file /no/such/file
+    ;;
   *)
     fail "unknown case"
     ;;
