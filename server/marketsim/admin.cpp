@@ -1,5 +1,6 @@
 #include "server/marketsim/admin.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace licagent::marketsim {

@@ -372,6 +372,7 @@ void Dispatcher::Wait(const std::vector<std::uint64_t>& ids,
                       std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, timeout, [&] {
+    if (stop_) return true;
     for (std::uint64_t id : ids) {
       const auto it = deliveries_.find(id);
       if (it != deliveries_.end() && it->second.state == DeliveryState::kPending) return false;

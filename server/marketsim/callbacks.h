@@ -127,7 +127,7 @@ class Dispatcher {
   std::uint64_t Enqueue(CallbackSpec spec);
   std::optional<Delivery> Get(std::uint64_t id) const;
   std::vector<Delivery> List() const;
-  // Blocks until every delivery in `ids` is no longer pending, or `timeout` passes.
+  // Blocks until every delivery in `ids` is no longer pending, `timeout` passes or Stop().
   void Wait(const std::vector<std::uint64_t>& ids, std::chrono::milliseconds timeout) const;
 
  private:

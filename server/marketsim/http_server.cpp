@@ -159,7 +159,10 @@ Status Serve(const Config& config, const ServeOptions& options) {
     const timespec tick{0, 100 * 1000 * 1000};
     while (!done) {
       const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-      if (sig > 0) stopping = true;
+      if (sig > 0 && !stopping) {
+        stopping = true;
+        dispatcher.Stop();  // releases admin calls waiting for deliveries
+      }
       if (stopping) http.stop();  // repeated until listen returns: an early stop is not lost
     }
   });
