@@ -326,7 +326,7 @@ TEST_CASE("Open API answers every §4.6 result code", "[marketsim][openapi]") {
   }
 }
 
-TEST_CASE("Open API query reports status and expiry; usage is recorded", "[marketsim][openapi]") {
+TEST_CASE("Open API query reports status and expiry, and records usage", "[marketsim][openapi]") {
   Api t;
   const std::string code = t.MakeCode(true);
   REQUIRE(t.Call(kActivateV1Path, ActivateBody(code))["error_code"] == "92020000");
