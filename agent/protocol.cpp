@@ -182,50 +182,54 @@ bool ValidNonce(std::string_view nonce) {
 
 // ---- requests ----------------------------------------------------------------------------
 
-std::string Serialize(const ActivateRequest& r) {
+namespace {
+
+// Activate and seat requests differ in one field: which credential or seat they name
+// (`id_field`). T has product_id, machine, nonce and agent_version.
+template <typename T>
+std::string SerializeMachineRequest(const T& r, const char* id_field, const std::string& id) {
   json j = json::object();
   j["product_id"] = r.product_id;
-  j["credential"] = r.credential;
+  j[id_field] = id;
   AddMachine(j, r.machine);
   j["nonce"] = r.nonce;
   j["agent_version"] = r.agent_version;
   return j.dump();
+}
+
+template <typename T>
+Result<T> ParseMachineRequest(std::string_view body, const char* id_field, std::size_t id_max,
+                              std::string T::*id) {
+  json j;
+  LICAGENT_ASSIGN(j, ParseObject(body, kMaxRequestBody, "the request"));
+  const Fields f(j, "");
+  T r;
+  LICAGENT_ASSIGN(r.product_id, f.String("product_id", kMaxIdLength));
+  LICAGENT_ASSIGN(r.*id, f.String(id_field, id_max));
+  LICAGENT_ASSIGN(r.machine, ParseMachine(f));
+  LICAGENT_ASSIGN(r.nonce, ParseNonce(f));
+  LICAGENT_ASSIGN(r.agent_version, ParseAgentVersion(f));
+  return r;
+}
+
+}  // namespace
+
+std::string Serialize(const ActivateRequest& r) {
+  return SerializeMachineRequest(r, "credential", r.credential);
 }
 
 Result<ActivateRequest> ParseActivateRequest(std::string_view body) {
-  json j;
-  LICAGENT_ASSIGN(j, ParseObject(body, kMaxRequestBody, "the request"));
-  const Fields f(j, "");
-  ActivateRequest r;
-  LICAGENT_ASSIGN(r.product_id, f.String("product_id", kMaxIdLength));
-  LICAGENT_ASSIGN(r.credential, f.String("credential", kMaxCredentialLength));
-  LICAGENT_ASSIGN(r.machine, ParseMachine(f));
-  LICAGENT_ASSIGN(r.nonce, ParseNonce(f));
-  LICAGENT_ASSIGN(r.agent_version, ParseAgentVersion(f));
-  return r;
+  return ParseMachineRequest<ActivateRequest>(body, "credential", kMaxCredentialLength,
+                                              &ActivateRequest::credential);
 }
 
 std::string Serialize(const SeatRequest& r) {
-  json j = json::object();
-  j["product_id"] = r.product_id;
-  j["license_id"] = r.license_id;
-  AddMachine(j, r.machine);
-  j["nonce"] = r.nonce;
-  j["agent_version"] = r.agent_version;
-  return j.dump();
+  return SerializeMachineRequest(r, "license_id", r.license_id);
 }
 
 Result<SeatRequest> ParseSeatRequest(std::string_view body) {
-  json j;
-  LICAGENT_ASSIGN(j, ParseObject(body, kMaxRequestBody, "the request"));
-  const Fields f(j, "");
-  SeatRequest r;
-  LICAGENT_ASSIGN(r.product_id, f.String("product_id", kMaxIdLength));
-  LICAGENT_ASSIGN(r.license_id, f.String("license_id", kMaxIdLength));
-  LICAGENT_ASSIGN(r.machine, ParseMachine(f));
-  LICAGENT_ASSIGN(r.nonce, ParseNonce(f));
-  LICAGENT_ASSIGN(r.agent_version, ParseAgentVersion(f));
-  return r;
+  return ParseMachineRequest<SeatRequest>(body, "license_id", kMaxIdLength,
+                                          &SeatRequest::license_id);
 }
 
 std::string Serialize(const OfflineRequest& r) {

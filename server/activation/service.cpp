@@ -2,6 +2,7 @@
 // credential (rate limit, existence, state, term), environment class, then the seat itself.
 #include "server/activation/service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -103,7 +104,10 @@ Result<std::string> ActivationService::Sign(const Credential& credential, const 
   p.customer = credential.customer.empty() ? credential.id : credential.customer;
   p.binding = Binding{*identifier, product.match};
   p.issued_at = now;
-  p.not_before = now;
+  // The window opens when the credential's term began, and at least a day before now, so that
+  // a customer clock a little behind the server's does not find a fresh license "not yet
+  // valid" (docs/server.md "Licenses").
+  p.not_before = std::min(credential.created_at, now - kDay);
   p.expires_at = credential.expires_at;
   // A revocation of an expired credential still needs a well-formed window (expires_at after
   // not_before); active licenses of expired credentials are refused before this.

@@ -278,6 +278,9 @@ MarketTime ParseMarketTime(std::string_view text, std::chrono::minutes utc_offse
   } else if (text.size() == 13 || text.size() == 10) {
     std::int64_t v = 0;
     std::from_chars(text.data(), text.data() + text.size(), v);
+    // Beyond 2199 system_clock's nanoseconds would overflow: leave it unparsed.
+    const std::int64_t limit = text.size() == 13 ? 7'258'118'400'000 : 7'258'118'400;
+    if (v >= limit) return t;
     t.utc = text.size() == 13 ? Clock::time_point(std::chrono::milliseconds(v))
                               : Clock::time_point(std::chrono::seconds(v));
   }

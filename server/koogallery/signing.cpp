@@ -329,6 +329,8 @@ std::optional<Clock::time_point> ParseSdkDate(std::string_view date) {
             s = num(13, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return std::nullopt;
   if (h > 23 || mi > 59 || s > 59) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits (years 1678-2261): stay well inside.
+  if (y < 1970 || y > 2199) return std::nullopt;
   const std::chrono::year_month_day ymd{std::chrono::year(y),
                                         std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};

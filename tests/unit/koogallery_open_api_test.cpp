@@ -179,6 +179,12 @@ TEST_CASE("Query v1: LicenseInfo with unknown fields and an expiry under any kno
   CHECK(u.info->status == CodeStatus::kUnknown);
   CHECK(u.info->status_text == "SOMETHING_NEW");
 
+  // Found by koogallery_api_fuzz: years outside system_clock's range stay unparsed.
+  CHECK_FALSE(ParseMarketTime("10120313060823", {}).utc.has_value());
+  CHECK_FALSE(ParseMarketTime("9999999999999", {}).utc.has_value());
+  CHECK_FALSE(ParseMarketTime("9999999999", {}).utc.has_value());
+  CHECK(ParseMarketTime("20991231235959", {}).utc.has_value());
+
   CHECK(ParseQueryV1Response(200, R"({"error_code":"92020011","error_msg":"not activated"})")
             .outcome == MarketOutcome::kNotActivated);
 }

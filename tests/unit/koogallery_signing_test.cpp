@@ -196,6 +196,8 @@ TEST_CASE("SDK date parsing and formatting", "[koogallery]") {
   CHECK_FALSE(ParseSdkDate("20191115 033655Z").has_value());
   CHECK_FALSE(ParseSdkDate("20191115T033655").has_value());
   CHECK_FALSE(ParseSdkDate("2019111xT033655Z").has_value());
+  CHECK_FALSE(ParseSdkDate("10120313T060823Z").has_value());  // fuzzer: ns overflow
+  CHECK_FALSE(ParseSdkDate("99991231T235959Z").has_value());
 }
 
 TEST_CASE("SignApiRequest refuses unusable input", "[koogallery]") {
