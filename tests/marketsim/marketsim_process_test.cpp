@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/koogallery/open_api.h"
 #include "server/koogallery/signing.h"
 #include "tests/catch.h"
 
@@ -245,11 +246,34 @@ class Marketsim {
   }
 
   const fs::path& dir() const { return dir_; }
+  int port() const { return port_; }
 
  private:
   fs::path dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+// The vendor server's open-API client (server/koogallery/open_api.h) talking to the simulator:
+// the two sides of the protocol written independently, held against each other.
+class SimTransport : public koogallery::Transport {
+ public:
+  explicit SimTransport(Marketsim& sim) : sim_(sim) {}
+  Result<koogallery::HttpResponse> Send(const koogallery::HttpRequest& request) override {
+    const auto slash = request.url.find('/', std::string("https://").size());
+    const std::string path = request.url.substr(slash);
+    httplib::Headers headers;
+    for (const auto& [n, v] : request.headers) {
+      if (n != "Content-Type") headers.emplace(n, v);
+    }
+    auto c = sim_.Client();
+    auto res = c->Post(path.c_str(), headers, request.body, "application/json");
+    if (!res) return Error{ErrorCode::kUnavailable, httplib::to_string(res.error())};
+    return koogallery::HttpResponse{res->status, res->body};
+  }
+
+ private:
+  Marketsim& sim_;
 };
 
 // The deliveries of an admin answer must all be finished.
@@ -411,4 +435,81 @@ TEST_CASE("marketsim: repeated, tampered, replayed and legacy callbacks", "[mark
   CHECK(d[0]["reply"]["instanceId"] == "inst-1");
   CHECK(vendor.received().back().fields["businessId"].get<std::string>().size() == 32);
   sim.Admin("/admin/callbacks", {{"fields", {{"activity", "bogus"}}}}, 400);
+}
+
+TEST_CASE("marketsim: the vendor's open-API client understands every answer",
+          "[marketsim][process]") {
+  using koogallery::MarketOutcome;
+  FakeVendor vendor;
+  Marketsim sim(vendor.port());
+  SimTransport transport(sim);
+  koogallery::OpenApiConfig config;
+  config.access_key = "AK-TEST";
+  config.secret_key = "SK-TEST-0123456789";
+  config.hosts = {"127.0.0.1:" + std::to_string(sim.port())};
+  koogallery::OpenApiClient client(config, transport);
+
+  const std::string code =
+      sim.Admin("/admin/codes",
+                {{"product_id", "licagent-demo"}, {"amount", 2}, {"expire_time", "20991231235959"}},
+                201)["code"];
+  auto a = client.ActivateV1(code);
+  REQUIRE(a);
+  CHECK(a->outcome == MarketOutcome::kNotClaimed);
+  sim.Admin("/admin/codes/" + code + "/claim", json::object());
+  a = client.ActivateV1(code);
+  REQUIRE(a);
+  REQUIRE(a->outcome == MarketOutcome::kSuccess);
+  REQUIRE(a->info);
+  CHECK(a->info->amount == 2);
+  CHECK(a->info->status == koogallery::CodeStatus::kAlive);
+  CHECK(a->info->expire_time.raw == "20991231235959");
+  CHECK(a->info->expire_time.utc.has_value());
+  a = client.ActivateV1(code);
+  REQUIRE(a);
+  CHECK(a->outcome == MarketOutcome::kAlreadyActive);
+  a = client.ActivateV1("PLNOSUCHCODE");
+  REQUIRE(a);
+  CHECK(a->outcome == MarketOutcome::kUnknownCode);
+
+  auto q = client.QueryV1(code, koogallery::HeartbeatInfo{"device-1", "10.0.0.1"});
+  REQUIRE(q);
+  REQUIRE(q->outcome == MarketOutcome::kSuccess);
+  REQUIRE(q->info);
+  CHECK(q->info->status == koogallery::CodeStatus::kAlive);
+  REQUIRE(q->info->expire_time);
+  CHECK(q->info->expire_time->raw == "20991231235959");
+
+  sim.Admin("/admin/codes/" + code + "/freeze", {{"notify", false}});
+  q = client.QueryV1(code);
+  REQUIRE(q);
+  CHECK(q->info->status == koogallery::CodeStatus::kExpired);
+
+  const std::string second = sim.Admin("/admin/codes", {{"product_id", "p"}}, 201)["code"];
+  auto b = client.ActivateV2({code, second});
+  REQUIRE(b);
+  CHECK(b->outcome == MarketOutcome::kInvalidCodeInBatch);
+  auto qb = client.QueryV2({code, "PLNOSUCHCODE"});
+  REQUIRE(qb);
+  CHECK(qb->outcome == MarketOutcome::kInvalidCodeInBatch);
+  CHECK_FALSE(qb->entries.empty());
+
+  auto u = client.ReportUsage(
+      {{code, {{std::string("device-1"), std::nullopt}}}, {"PLNOSUCHCODE", {{std::nullopt, 3}}}});
+  REQUIRE(u);
+  CHECK(u->outcome == MarketOutcome::kSuccess);
+  REQUIRE(u->failed_licenses.size() == 1);
+  CHECK(u->failed_licenses[0] == "PLNOSUCHCODE");
+
+  sim.Admin("/admin/faults", {{"error_code", "92020001"}, {"count", 1}});
+  a = client.ActivateV1(second);
+  REQUIRE(a);
+  CHECK(a->outcome == MarketOutcome::kTransient);
+
+  config.secret_key = "SK-WRONG";
+  koogallery::OpenApiClient wrong(config, transport);
+  a = wrong.ActivateV1(second);
+  REQUIRE(a);
+  CHECK(a->outcome == MarketOutcome::kAuthFailure);
+  CHECK(a->error_code == "APIGW.0301");
 }
