@@ -69,12 +69,6 @@ std::optional<std::int64_t> Expiry(const json& body, std::int64_t from) {
 }  // namespace
 
 json CodeJson(const Code& c, std::int64_t now, std::string_view frozen_status) {
-  json usage = json::object();
-  for (const auto& [day, u] : c.usage) {
-    json d = {{"ids", u.ids}};
-    if (u.active_num) d["active_num"] = *u.active_num;
-    usage[day] = d;
-  }
   json j = {{"code", c.code},
             {"product_id", c.product_id},
             {"sku_code", c.sku_code},
@@ -87,7 +81,7 @@ json CodeJson(const Code& c, std::int64_t now, std::string_view frozen_status) {
             {"order_time", FormatTime(c.ordered_at)},
             {"expire_time", FormatTime(c.expire_at)},
             {"queries", c.queries},
-            {"usage", usage}};
+            {"usage", UsageJson(c)}};
   if (c.activated_at) j["activate_time"] = FormatTime(*c.activated_at);
   return j;
 }

@@ -40,6 +40,16 @@ std::optional<CodeState> ParseState(std::string_view s) {
 
 }  // namespace
 
+json UsageJson(const Code& code) {
+  json usage = json::object();
+  for (const auto& [day, u] : code.usage) {
+    json d = {{"ids", u.ids}};
+    if (u.active_num) d["active_num"] = *u.active_num;
+    usage[day] = d;
+  }
+  return usage;
+}
+
 const char* ToString(CodeState state) noexcept {
   switch (state) {
     case CodeState::kUnclaimed:
@@ -245,12 +255,6 @@ ApiCode Marketplace::ReportUsage(std::string_view text, const std::optional<std:
 std::string Marketplace::Serialize() const {
   json codes = json::array();
   for (const auto& [text, c] : codes_) {
-    json usage = json::object();
-    for (const auto& [day, u] : c.usage) {
-      json d = {{"ids", u.ids}};
-      if (u.active_num) d["active_num"] = *u.active_num;
-      usage[day] = d;
-    }
     json j = {{"code", c.code},
               {"product_id", c.product_id},
               {"sku_code", c.sku_code},
@@ -262,7 +266,7 @@ std::string Marketplace::Serialize() const {
               {"expire_at", c.expire_at},
               {"state", ToString(c.state)},
               {"queries", c.queries},
-              {"usage", usage}};
+              {"usage", UsageJson(c)}};
     if (c.activated_at) j["activated_at"] = *c.activated_at;
     if (c.last_query_at) j["last_query_at"] = *c.last_query_at;
     codes.push_back(std::move(j));

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,6 +45,10 @@ struct Code {
   std::optional<std::int64_t> last_query_at;
   std::map<std::string, UsageDay> usage;  // by UTC day "yyyyMMdd"
 };
+
+// The code's usage reports as JSON: {"yyyyMMdd": {"ids": [...], "active_num": N}}, as the
+// state file keeps them and the admin API shows them.
+nlohmann::json UsageJson(const Code& code);
 
 // What the query API reports as `status`: ALIVE, EXPIRED or RELEASED. A frozen code reads as
 // `frozen_status` (EXPIRED by default: the published enum has no frozen value).
