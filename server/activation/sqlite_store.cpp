@@ -55,6 +55,13 @@ constexpr const char* kMigrations[] = {
     "  agent_version TEXT NOT NULL DEFAULT '');",
     // 2: seat look-ups by credential.
     "CREATE INDEX seats_by_credential ON seats (credential_id, state, created_at);",
+    // 3: KooGallery authorization codes (Credential::market).
+    "ALTER TABLE credentials ADD COLUMN market_code TEXT;"
+    "ALTER TABLE credentials ADD COLUMN market_order_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE credentials ADD COLUMN market_test INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE credentials ADD COLUMN market_synced_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX credentials_by_market_code ON credentials (market_code) "
+    "  WHERE market_code IS NOT NULL;",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
 
@@ -207,7 +214,8 @@ std::array<std::vector<std::uint16_t>, kSlotCount> ParseCandidates(const std::st
 constexpr const char* kCredentialColumns =
     "SELECT c.id, c.product_id, c.customer, c.seats, c.features, c.max_cores, c.max_sockets, "
     "c.expires_at, c.state, c.created_at, (SELECT count(*) FROM seats s WHERE s.credential_id = "
-    "c.id AND s.state = 'active') FROM credentials c ";
+    "c.id AND s.state = 'active'), c.market_code, c.market_order_id, c.market_test, "
+    "c.market_synced_at FROM credentials c ";
 
 Credential ReadCredential(const Stmt& s) {
   Credential c;
@@ -222,6 +230,9 @@ Credential ReadCredential(const Stmt& s) {
   c.state = ParseCredentialState(s.Text(8)).value_or(CredentialState::kFrozen);
   c.created_at = s.Int(9);
   c.seats_used = static_cast<int>(s.Int(10));
+  if (!s.IsNull(11)) {
+    c.market = MarketLink{s.Text(11), s.Text(12), s.Int(13) != 0, s.Int(14)};
+  }
   return c;
 }
 
@@ -316,8 +327,9 @@ class SqliteStore final : public Store {
     LICAGENT_RETURN_IF_ERROR(tx.Begin());
     Stmt s(lease.db,
            "INSERT INTO credentials (id, key_hash, product_id, customer, seats, features, "
-           "max_cores, max_sockets, expires_at, state, created_at) VALUES "
-           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "max_cores, max_sockets, expires_at, state, created_at, market_code, "
+           "market_order_id, market_test, market_synced_at) VALUES "
+           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(1, c.id)
         .Bind(2, key_hash)
         .Bind(3, c.product_id)
@@ -329,6 +341,17 @@ class SqliteStore final : public Store {
         .Bind(9, c.expires_at)
         .Bind(10, std::string(ToString(c.state)))
         .Bind(11, c.created_at);
+    if (c.market) {
+      s.Bind(12, c.market->code)
+          .Bind(13, c.market->order_id)
+          .Bind(14, std::int64_t{c.market->test ? 1 : 0})
+          .Bind(15, c.market->synced_at);
+    } else {
+      s.Bind(12, std::optional<std::int64_t>{})
+          .Bind(13, std::string())
+          .Bind(14, std::int64_t{0})
+          .Bind(15, std::int64_t{0});
+    }
     LICAGENT_RETURN_IF_ERROR(s.Run("create credential " + c.id));
     return tx.Commit();
   }
@@ -367,6 +390,35 @@ class SqliteStore final : public Store {
       return Error{ErrorCode::kNotFound, "no credential " + id};
     }
     return tx.Commit();
+  }
+
+  Status UpdateEntitlement(const std::string& id, const EntitlementUpdate& u) override {
+    if (u.seats && *u.seats < 1) {
+      return Error{ErrorCode::kInvalidArgument, "seats must be at least 1"};
+    }
+    Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Transaction tx(lease.db);
+    LICAGENT_RETURN_IF_ERROR(tx.Begin());
+    auto current = GetCredentialOn(lease.db, id);
+    if (!current) return current.error();
+    Stmt s(lease.db,
+           "UPDATE credentials SET expires_at = ?, seats = ?, state = ?, market_synced_at = ? "
+           "WHERE id = ?");
+    s.Bind(1, u.expires_at ? *u.expires_at : current->expires_at)
+        .Bind(2, std::int64_t{u.seats.value_or(current->seats)})
+        .Bind(3, std::string(ToString(u.state.value_or(current->state))))
+        .Bind(4, u.market_synced_at.value_or(current->market ? current->market->synced_at : 0))
+        .Bind(5, id);
+    LICAGENT_RETURN_IF_ERROR(s.Run("update credential " + id));
+    return tx.Commit();
+  }
+
+  Result<Credential> FindCredentialByMarketCode(const std::string& code) override {
+    Lease lease(*this);
+    Stmt s(lease.db, (std::string(kCredentialColumns) + "WHERE c.market_code = ?").c_str());
+    s.Bind(1, code);
+    return OneCredential(s, "no credential for this authorization code");
   }
 
   Result<SeatGrant> AcquireSeat(const Seat& candidate,

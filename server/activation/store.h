@@ -24,6 +24,17 @@ std::optional<CredentialState> ParseCredentialState(std::string_view text);
 enum class SeatState { kActive, kReleased };
 const char* ToString(SeatState state) noexcept;  // "active", "released"
 
+// A credential that is a KooGallery authorization code (docs/koogallery.md): the code itself is
+// kept, unlike a license key, because the daily marketplace query needs it (the AK/SK that makes
+// it usable is in the server's configuration only). Its key hash is the code's, so the agent's
+// `activate --code` finds it like any key.
+struct MarketLink {
+  std::string code;        // "PL…"
+  std::string order_id;    // the purchase order, when the marketplace said
+  bool test = false;       // a test code (testFlag=1 callbacks may change only these)
+  UnixTime synced_at = 0;  // last successful marketplace query; 0 = never
+};
+
 // A license key sold to a customer: what it entitles and how many machines may hold it. The key
 // itself is never stored, only its hash (credential_key.h).
 struct Credential {
@@ -38,6 +49,15 @@ struct Credential {
   CredentialState state = CredentialState::kActive;
   UnixTime created_at = 0;
   int seats_used = 0;  // active seats; filled in by reads, ignored by CreateCredential
+  std::optional<MarketLink> market;  // set for a KooGallery authorization code
+};
+
+// A change of what a credential entitles; absent members stay as they are.
+struct EntitlementUpdate {
+  std::optional<std::optional<UnixTime>> expires_at;  // {nullopt} makes it perpetual
+  std::optional<int> seats;                           // >= 1
+  std::optional<CredentialState> state;
+  std::optional<UnixTime> market_synced_at;  // only for a credential with a MarketLink
 };
 
 // One machine holding a seat of a credential: a license_id and the identifier it is bound to.
@@ -74,6 +94,12 @@ class Store {
   virtual Result<std::vector<Credential>> ListCredentials() = 0;
   // kNotFound if there is no such credential.
   virtual Status SetCredentialState(const std::string& id, CredentialState state) = 0;
+  // Applies `update` atomically. kNotFound if there is no such credential; kInvalidArgument for
+  // seats < 1. Lowering seats below the active count releases no seat: the extra machines keep
+  // theirs until they leave, and no new one is admitted.
+  virtual Status UpdateEntitlement(const std::string& id, const EntitlementUpdate& update) = 0;
+  // The credential of a KooGallery authorization code. kNotFound if there is none.
+  virtual Result<Credential> FindCredentialByMarketCode(const std::string& code) = 0;
 
   // Atomically, against every other writer (other threads, other processes): among the active
   // seats of credential `candidate.credential_id`, the first for which `same_machine` is true

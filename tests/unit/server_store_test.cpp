@@ -196,6 +196,61 @@ TEST_CASE("Store: credentials round-trip and change state", "[server][store]") {
   CHECK((*list)[0].id == "cred-1");
 }
 
+TEST_CASE("Store: KooGallery codes and entitlement updates", "[server][store]") {
+  TempDir dir;
+  auto store = OpenSqliteStore(dir.File("s.db"));
+  REQUIRE(store);
+  Store& s = **store;
+  Credential c = MakeCredential("cred-m", 2);
+  c.market = MarketLink{"PLCODE0001", "CS-ORDER-1", true, 1800000100};
+  REQUIRE(s.CreateCredential(c, "hash-m"));
+  REQUIRE(s.CreateCredential(MakeCredential("cred-k", 1), "hash-k"));
+
+  auto found = s.FindCredentialByMarketCode("PLCODE0001");
+  REQUIRE(found);
+  CHECK(found->id == "cred-m");
+  REQUIRE(found->market);
+  CHECK(found->market->code == "PLCODE0001");
+  CHECK(found->market->order_id == "CS-ORDER-1");
+  CHECK(found->market->test);
+  CHECK(found->market->synced_at == 1800000100);
+  CHECK_FALSE(s.GetCredential("cred-k")->market);
+  CHECK(s.FindCredentialByMarketCode("PLNONE").error().code == ErrorCode::kNotFound);
+  // One credential per code.
+  Credential twin = MakeCredential("cred-twin", 1);
+  twin.market = MarketLink{"PLCODE0001", "", false, 0};
+  CHECK(s.CreateCredential(twin, "hash-twin").error().code == ErrorCode::kInvalidArgument);
+
+  // Only what is given changes.
+  EntitlementUpdate renew;
+  renew.expires_at = licagent::UnixTime{1950000000};
+  REQUIRE(s.UpdateEntitlement("cred-m", renew));
+  auto after = s.GetCredential("cred-m");
+  CHECK(after->expires_at == 1950000000);
+  CHECK(after->seats == 2);
+  CHECK(after->state == CredentialState::kActive);
+  CHECK(after->market->synced_at == 1800000100);
+  EntitlementUpdate freeze;
+  freeze.seats = 5;
+  freeze.state = CredentialState::kFrozen;
+  freeze.market_synced_at = 1800000200;
+  REQUIRE(s.UpdateEntitlement("cred-m", freeze));
+  after = s.GetCredential("cred-m");
+  CHECK(after->expires_at == 1950000000);
+  CHECK(after->seats == 5);
+  CHECK(after->state == CredentialState::kFrozen);
+  CHECK(after->market->synced_at == 1800000200);
+  EntitlementUpdate perpetual;
+  perpetual.expires_at = std::optional<licagent::UnixTime>{};
+  REQUIRE(s.UpdateEntitlement("cred-m", perpetual));
+  CHECK_FALSE(s.GetCredential("cred-m")->expires_at);
+
+  EntitlementUpdate no_seats;
+  no_seats.seats = 0;
+  CHECK(s.UpdateEntitlement("cred-m", no_seats).error().code == ErrorCode::kInvalidArgument);
+  CHECK(s.UpdateEntitlement("nope", freeze).error().code == ErrorCode::kNotFound);
+}
+
 TEST_CASE("Store: seats are allocated, reused, refused, touched and released", "[server][store]") {
   TempDir dir;
   auto store = OpenSqliteStore(dir.File("s.db"));
