@@ -181,6 +181,93 @@ Status ParseProduct(const json& j, const std::string& path, ProductConfig& p) {
   return Status::Ok();
 }
 
+Status ParseKooGallery(const json& j, const ServerConfig& server, const std::string& base_dir,
+                       KooGalleryConfig& k) {
+  const std::string path = "koogallery";
+  LICAGENT_RETURN_IF_ERROR(
+      CheckObject(j, path, {"open_api", "callback", "products", "default_product"}));
+  if (const json* api = Member(j, "open_api")) {
+    const std::string apath = Join(path, "open_api");
+    KooGalleryOpenApiConfig a;
+    LICAGENT_RETURN_IF_ERROR(
+        CheckObject(*api, apath,
+                    {"access_key", "secret_key_file", "hosts", "ca_bundle", "utc_offset_minutes",
+                     "timeout_seconds", "query_interval_hours", "report_usage"}));
+    LICAGENT_RETURN_IF_ERROR(GetString(*api, apath, "access_key", true, a.access_key));
+    LICAGENT_RETURN_IF_ERROR(GetString(*api, apath, "secret_key_file", true, a.secret_key_file));
+    a.secret_key_file = Resolve(base_dir, a.secret_key_file);
+    if (const json* hosts = Member(*api, "hosts")) {
+      const std::string hpath = Join(apath, "hosts");
+      if (!hosts->is_array() || hosts->empty() || hosts->size() > 8) {
+        return Bad(hpath, "must be an array of 1 to 8 host names (HOST or HOST:PORT)");
+      }
+      a.hosts.clear();
+      for (std::size_t i = 0; i < hosts->size(); ++i) {
+        const json& h = (*hosts)[i];
+        if (!h.is_string() || h.get<std::string>().empty() ||
+            h.get<std::string>().find_first_of("/ ") != std::string::npos) {
+          return Bad(hpath + "[" + std::to_string(i) + "]",
+                     "must be a host name, HOST or HOST:PORT (no scheme, no path)");
+        }
+        a.hosts.push_back(h.get<std::string>());
+      }
+    }
+    LICAGENT_RETURN_IF_ERROR(GetString(*api, apath, "ca_bundle", false, a.ca_bundle));
+    if (!a.ca_bundle.empty()) a.ca_bundle = Resolve(base_dir, a.ca_bundle);
+    LICAGENT_RETURN_IF_ERROR(
+        GetInt(*api, apath, "utc_offset_minutes", false, -14 * 60, 14 * 60, a.utc_offset_minutes));
+    LICAGENT_RETURN_IF_ERROR(
+        GetInt(*api, apath, "timeout_seconds", false, 1, 60, a.timeout_seconds));
+    LICAGENT_RETURN_IF_ERROR(
+        GetInt(*api, apath, "query_interval_hours", false, 1, 24 * 30, a.query_interval_hours));
+    LICAGENT_RETURN_IF_ERROR(GetBool(*api, apath, "report_usage", a.report_usage));
+    k.open_api = std::move(a);
+  }
+  if (const json* cb = Member(j, "callback")) {
+    const std::string cpath = Join(path, "callback");
+    KooGalleryCallbackConfig c;
+    LICAGENT_RETURN_IF_ERROR(
+        CheckObject(*cb, cpath, {"path", "access_key_file", "window_seconds"}));
+    LICAGENT_RETURN_IF_ERROR(GetString(*cb, cpath, "path", false, c.path));
+    if (c.path.front() != '/' || c.path.rfind("/v1/", 0) == 0 ||
+        c.path.find_first_of("?# ") != std::string::npos) {
+      return Bad(Join(cpath, "path"), "must be an absolute path outside /v1/, without ? or #");
+    }
+    LICAGENT_RETURN_IF_ERROR(GetString(*cb, cpath, "access_key_file", true, c.access_key_file));
+    c.access_key_file = Resolve(base_dir, c.access_key_file);
+    LICAGENT_RETURN_IF_ERROR(
+        GetInt(*cb, cpath, "window_seconds", false, 1, 3600, c.window_seconds));
+    k.callback = std::move(c);
+  }
+  const auto known_product = [&](const std::string& where, const std::string& id) -> Status {
+    if (server.FindProduct(id) == nullptr) {
+      return Bad(where, "'" + id + "' is not one of this server's products");
+    }
+    return Status::Ok();
+  };
+  if (const json* products = Member(j, "products")) {
+    const std::string ppath = Join(path, "products");
+    if (!products->is_object()) {
+      return Bad(ppath, "must map marketplace product ids to this server's product ids");
+    }
+    for (const auto& [market_id, ours] : products->items()) {
+      const std::string where = Join(ppath, market_id);
+      if (market_id.empty() || market_id.size() > 64) return Bad(where, "bad marketplace id");
+      if (!ours.is_string()) return Bad(where, "must be a product id string");
+      LICAGENT_RETURN_IF_ERROR(known_product(where, ours.get<std::string>()));
+      k.products[market_id] = ours.get<std::string>();
+    }
+  }
+  LICAGENT_RETURN_IF_ERROR(GetString(j, path, "default_product", false, k.default_product));
+  if (!k.default_product.empty()) {
+    LICAGENT_RETURN_IF_ERROR(known_product(Join(path, "default_product"), k.default_product));
+  }
+  if (k.open_api && k.products.empty() && k.default_product.empty()) {
+    return Bad(path, "open_api needs \"products\" or \"default_product\" to know what a code buys");
+  }
+  return Status::Ok();
+}
+
 // Parses with a callback that records the first key seen twice in one object; nlohmann would
 // silently keep the last one.
 Result<json> ParseStrictJson(std::string_view text) {
@@ -246,9 +333,10 @@ Result<ServerConfig> ParseConfig(std::string_view text, const std::string& base_
   if (!parsed) return parsed.error();
   const json& j = *parsed;
   ServerConfig c;
-  LICAGENT_RETURN_IF_ERROR(CheckObject(j, "",
-                                       {"listen", "tls", "signing_key", "storage", "access_log",
-                                        "threads", "min_agent_version", "rate_limit", "products"}));
+  LICAGENT_RETURN_IF_ERROR(
+      CheckObject(j, "",
+                  {"listen", "tls", "signing_key", "storage", "access_log", "threads",
+                   "min_agent_version", "rate_limit", "products", "koogallery"}));
   std::string listen;
   LICAGENT_RETURN_IF_ERROR(GetString(j, "", "listen", true, listen));
   LICAGENT_RETURN_IF_ERROR(ParseListen(listen, c));
@@ -313,6 +401,11 @@ Result<ServerConfig> ParseConfig(std::string_view text, const std::string& base_
       return Bad("products[" + std::to_string(i) + "].id", "'" + p.id + "' appears twice");
     }
     c.products.push_back(std::move(p));
+  }
+  if (const json* k = Member(j, "koogallery")) {
+    KooGalleryConfig koogallery;
+    LICAGENT_RETURN_IF_ERROR(ParseKooGallery(*k, c, base_dir, koogallery));
+    c.koogallery = std::move(koogallery);
   }
   return c;
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,35 @@ struct RateLimitConfig {
   int requests_per_address_per_minute = 600;       // 0 = no limit
 };
 
+// The marketplace open API the server calls with the vendor's AK/SK (docs/koogallery.md).
+struct KooGalleryOpenApiConfig {
+  std::string access_key;       // AK
+  std::string secret_key_file;  // SK, alone in a file (absolute path)
+  std::vector<std::string> hosts = {"mkt.myhuaweicloud.com", "mkt.myhuaweicloud.cn"};
+  std::string ca_bundle;          // PEM file (absolute path); "" = the system store
+  int utc_offset_minutes = 0;     // the marketplace's time zone for its times
+  int timeout_seconds = 5;        // per attempt, connect included
+  int query_interval_hours = 24;  // an authorization code is queried this often
+  bool report_usage = true;       // with each query, the code's active seats
+};
+
+// Callbacks from the marketplace to the server (the "production interface").
+struct KooGalleryCallbackConfig {
+  std::string path = "/koogallery/callback";  // one URL for every activity
+  std::string access_key_file;  // the seller-center "Key" for signature/authToken (absolute)
+  int window_seconds = 60;      // accepted distance of `timestamp` from the server clock
+};
+
+struct KooGalleryConfig {
+  std::optional<KooGalleryOpenApiConfig> open_api;   // absent: codes cannot be activated
+  std::optional<KooGalleryCallbackConfig> callback;  // absent: no callback endpoint
+  // Marketplace product ids (productId, or skuCode) → licagent product ids.
+  std::map<std::string, std::string> products;
+  // The licagent product of a code whose marketplace product is not in `products` or not
+  // given; "" = such codes are refused.
+  std::string default_product;
+};
+
 struct ServerConfig {
   std::string config_path;  // the file it came from
   std::string listen_host = "127.0.0.1";
@@ -45,6 +75,7 @@ struct ServerConfig {
   std::optional<std::string> min_agent_version;
   RateLimitConfig rate_limit;
   std::vector<ProductConfig> products;
+  std::optional<KooGalleryConfig> koogallery;  // absent: no marketplace features
 
   // The product with this id, or null.
   const ProductConfig* FindProduct(std::string_view id) const;

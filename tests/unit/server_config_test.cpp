@@ -155,3 +155,77 @@ TEST_CASE("Config: versions compare as three numbers", "[server][config]") {
   CHECK_FALSE(ParseVersion("-1.2.3"));
   CHECK_FALSE(ParseVersion(""));
 }
+
+TEST_CASE("Config: the koogallery section", "[server][config][koogallery]") {
+  auto none = ParseConfig(kMinimal, "/srv/licagent");
+  REQUIRE(none);
+  CHECK_FALSE(none->koogallery);
+
+  const std::string full = With(R"("products": [{"id": "licagent-demo"}])",
+                                R"("products": [{"id": "licagent-demo"}, {"id": "other"}],
+  "koogallery": {
+    "open_api": {"access_key": "AK1", "secret_key_file": "sk.txt",
+                 "hosts": ["127.0.0.1:9443"], "ca_bundle": "ca.crt", "utc_offset_minutes": 480,
+                 "timeout_seconds": 3, "query_interval_hours": 12, "report_usage": false},
+    "callback": {"path": "/market/cb", "access_key_file": "/etc/licagent/cb.key",
+                 "window_seconds": 90},
+    "products": {"OFFI123": "other"},
+    "default_product": "licagent-demo"
+  })");
+  auto c = ParseConfig(full, "/srv/licagent");
+  REQUIRE(c);
+  REQUIRE(c->koogallery);
+  const auto& k = *c->koogallery;
+  REQUIRE(k.open_api);
+  CHECK(k.open_api->access_key == "AK1");
+  CHECK(k.open_api->secret_key_file == "/srv/licagent/sk.txt");
+  CHECK(k.open_api->hosts == std::vector<std::string>{"127.0.0.1:9443"});
+  CHECK(k.open_api->ca_bundle == "/srv/licagent/ca.crt");
+  CHECK(k.open_api->utc_offset_minutes == 480);
+  CHECK(k.open_api->timeout_seconds == 3);
+  CHECK(k.open_api->query_interval_hours == 12);
+  CHECK_FALSE(k.open_api->report_usage);
+  REQUIRE(k.callback);
+  CHECK(k.callback->path == "/market/cb");
+  CHECK(k.callback->access_key_file == "/etc/licagent/cb.key");
+  CHECK(k.callback->window_seconds == 90);
+  CHECK(k.products.at("OFFI123") == "other");
+  CHECK(k.default_product == "licagent-demo");
+
+  // Defaults.
+  auto d = ParseConfig(With(R"("products": [{"id": "licagent-demo"}])",
+                            R"("products": [{"id": "licagent-demo"}],
+  "koogallery": {"open_api": {"access_key": "AK", "secret_key_file": "sk"},
+                 "callback": {"access_key_file": "k"}, "default_product": "licagent-demo"})"),
+                       "/srv/licagent");
+  REQUIRE(d);
+  CHECK(d->koogallery->open_api->hosts ==
+        std::vector<std::string>{"mkt.myhuaweicloud.com", "mkt.myhuaweicloud.cn"});
+  CHECK(d->koogallery->open_api->ca_bundle.empty());
+  CHECK(d->koogallery->open_api->timeout_seconds == 5);
+  CHECK(d->koogallery->open_api->query_interval_hours == 24);
+  CHECK(d->koogallery->open_api->report_usage);
+  CHECK(d->koogallery->callback->path == "/koogallery/callback");
+  CHECK(d->koogallery->callback->window_seconds == 60);
+
+  // Mistakes.
+  const auto bad = [&](const std::string& section) {
+    return ErrorOf(With(R"("products": [{"id": "licagent-demo"}])",
+                        R"("products": [{"id": "licagent-demo"}], "koogallery": )" + section));
+  };
+  CHECK(Contains(bad(R"({"open_api": {"access_key": "AK", "secret_key_file": "sk"}})"),
+                 "koogallery: open_api needs"));
+  CHECK(Contains(bad(R"({"open_api": {"secret_key_file": "sk"}, "default_product": "x"})"),
+                 "koogallery.open_api.access_key: missing"));
+  CHECK(Contains(bad(R"({"default_product": "nope"})"),
+                 "koogallery.default_product: 'nope' is not one of this server's products"));
+  CHECK(Contains(bad(R"({"products": {"P1": "nope"}})"), "koogallery.products.P1"));
+  CHECK(Contains(bad(R"({"callback": {"access_key_file": "k", "path": "/v1/x"}})"),
+                 "koogallery.callback.path"));
+  CHECK(Contains(bad(R"({"callback": {"path": "/cb"}})"),
+                 "koogallery.callback.access_key_file: missing"));
+  CHECK(Contains(bad(R"({"open_api": {"access_key": "AK", "secret_key_file": "sk",
+                         "hosts": ["https://x/"]}, "default_product": "licagent-demo"})"),
+                 "koogallery.open_api.hosts[0]"));
+  CHECK(Contains(bad(R"({"sk": 1})"), "koogallery.sk: unknown key"));
+}
