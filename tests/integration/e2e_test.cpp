@@ -2,226 +2,23 @@
 // 127.0.0.1 (test PKI), with its SQLite file, and the agent's online client and offline check.
 // Machines are scripted (FakePlatform), so one host can play many customers; everything
 // between them is real: TLS, HTTP, JSON, signatures, the store and the server's seat logic.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "agent/check_internal.h"
-#include "agent/online_internal.h"
-#include "licagent/online.h"
-#include "licagent/protocol.h"
-#include "platform/fake/fake_platform.h"
-#include "server/vendor/signer.h"
-#include "tests/catch.h"
-#include "tests/unit/machines.h"
-
-extern char** environ;
+#include "tests/integration/vendor_stack.h"
 
 namespace licagent {
 namespace {
 
+using testing::Machine;
+using testing::Run;
+using testing::Vendor;
+using testing::WriteAll;
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr const char* kProduct = "e2e-product";
-constexpr const char* kKeyId = "e2e-2026";
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteAll(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-// Runs a command to completion and returns its standard output; fails the test (showing its
-// standard error) on a non-zero exit.
-std::string Run(const std::vector<std::string>& argv) {
-  const fs::path err =
-      fs::temp_directory_path() / ("licagent-e2e-" + std::to_string(getpid()) + ".stderr");
-  std::string command;
-  for (const std::string& a : argv) command += "'" + a + "' ";
-  FILE* pipe = popen((command + "2>'" + err.string() + "'").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  const int status = pclose(pipe);
-  INFO(command << "\n" << out << ReadAll(err));
-  fs::remove(err);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return out;
-}
-
-// A vendor: signing key, configuration, store, and the licagent-server process.
-class Vendor {
- public:
-  Vendor()
-      : dir_(fs::temp_directory_path() /
-             ("licagent-e2e-" + std::to_string(getpid()) + "-" + std::to_string(counter_++))) {
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto key = vendor::SigningKey::Generate();
-    REQUIRE(key);
-    public_key_ = key->Public(kKeyId);
-    auto pem = key->ToPem();
-    REQUIRE(pem);
-    WriteAll(dir_ / "vendor.pem", std::string(pem->view()));
-    fs::permissions(dir_ / "vendor.pem", fs::perms::owner_read | fs::perms::owner_write);
-    const fs::path pki = LICAGENT_TEST_PKI_DIR;
-    json config = {
-        {"listen", "127.0.0.1:0"},
-        {"tls",
-         {{"certificate", (pki / "server.crt").string()},
-          {"private_key", (pki / "server.key").string()}}},
-        {"signing_key", {{"file", "vendor.pem"}, {"key_id", kKeyId}}},
-        {"storage", {{"kind", "sqlite"}, {"path", "licagent.db"}}},
-        {"access_log", "access.log"},
-        {"threads", 4},
-        // The seat-limit test fires many activations at once from one address.
-        {"rate_limit",
-         {{"activations_per_credential_per_minute", 0}, {"requests_per_address_per_minute", 0}}},
-        {"products", {{{"id", kProduct}, {"grace_days", 14}, {"seats", 1}}}}};
-    WriteAll(dir_ / "server.json", config.dump(2));
-  }
-  ~Vendor() {
-    Stop();
-    fs::remove_all(dir_);
-  }
-  Vendor(const Vendor&) = delete;
-  Vendor& operator=(const Vendor&) = delete;
-
-  std::vector<std::string> Admin(std::vector<std::string> args) const {
-    args.insert(args.begin(), {LICAGENT_SERVER_BIN, "--config", (dir_ / "server.json").string()});
-    return args;
-  }
-
-  struct Credential {
-    std::string id;
-    std::string key;
-  };
-  Credential CreateCredential(int seats) const {
-    const json j = json::parse(
-        Run(Admin({"credential", "create", "--product", kProduct, "--seats", std::to_string(seats),
-                   "--customer", "E2E customer", "--feature", "export", "--json"})));
-    return {j.at("id").get<std::string>(), j.at("key").get<std::string>()};
-  }
-
-  // The seats of the store, as `seat list --json` shows them.
-  json Seats() const { return json::parse(Run(Admin({"seat", "list", "--json"}))); }
-
-  void Start() {
-    REQUIRE(pid_ == 0);
-    const fs::path port_file = dir_ / "port";
-    fs::remove(port_file);
-    std::vector<std::string> args = Admin({"serve", "--port-file", port_file.string()});
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir_ / "server.err").c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
-    REQUIRE(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && ReadAll(port_file).empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    INFO(ReadAll(dir_ / "server.err"));
-    port_ = std::atoi(ReadAll(port_file).c_str());
-    REQUIRE(port_ > 0);
-  }
-
-  // SIGTERM, then wait (bounded) for a clean exit.
-  void Stop() {
-    if (pid_ == 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    pid_t done = 0;
-    for (int i = 0; i < 200 && (done = waitpid(pid_, &status, WNOHANG)) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (done == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    pid_ = 0;
-    CHECK(done != 0);  // it stopped within 10 s of SIGTERM
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  }
-
-  OnlineConfig Online() const {
-    OnlineConfig c;
-    c.server_url = "https://127.0.0.1:" + std::to_string(port_);
-    c.ca_bundle = (fs::path(LICAGENT_TEST_PKI_DIR) / "ca.crt").string();
-    c.connect_timeout_ms = 2000;
-    c.attempt_timeout_ms = 5000;
-    c.total_timeout_ms = 10000;
-    c.max_attempts = 2;
-    c.backoff_base_ms = 50;
-    c.backoff_max_ms = 100;
-    return c;
-  }
-  const PublicKey& public_key() const { return public_key_; }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path dir_;
-  PublicKey public_key_;
-  pid_t pid_ = 0;
-  int port_ = 0;
-};
-
-// A customer's machine: a scripted identity (machine `n` differs from the others in every
-// hardware slot) with its own in-memory cache.
-struct Machine {
-  explicit Machine(int n, const Vendor& vendor) {
-    platform.identity = testing::BareMetalServer();
-    const std::string suffix = std::to_string(1000 + n);
-    platform.identity.slot(Slot::kPlatformUuid) =
-        testing::Values({"4C4C4544-0042-3510-8052-B4C04F33" + suffix});
-    platform.identity.slot(Slot::kPlatformSerial) = testing::Values({"SERIAL" + suffix});
-    platform.identity.slot(Slot::kNic) =
-        testing::Values({"b8:ca:3a:6b:" + suffix.substr(0, 2) + ":" + suffix.substr(2, 2)});
-    platform.identity.slot(Slot::kDisk) = testing::Values({"S4EWNX0R" + suffix});
-    platform.identity.slot(Slot::kOsInstallId) =
-        testing::Values({"0f5e1c2a9b3d4e6f8a7b6c5d4e3f" + suffix});
-    platform.identity.slot(Slot::kBootVolume) =
-        testing::Values({"6b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d" + suffix});
-    platform.user_state_dir = "/state";
-    platform.now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-    config.product_id = kProduct;
-    config.trusted_keys = {vendor.public_key()};
-    config.store_dir = "/state";
-  }
-  CheckResult Check(const std::vector<std::string>& features = {}) {
-    return CheckWith(platform, config, CheckRequest{features});
-  }
-
-  platform::FakePlatform platform;
-  CheckConfig config;
-};
 
 TEST_CASE("Activate, check, refresh and deactivate against the real server",
           "[e2e][activate][refresh][deactivate]") {
