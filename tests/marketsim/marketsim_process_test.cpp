@@ -3,10 +3,7 @@
 // callbacks it fires at a fake vendor (an in-test cpp-httplib HTTPS server) that checks them
 // with the signing library's verifiers and can be told to fail. Every wait is bounded.
 #include <httplib.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,8 +20,7 @@
 #include "server/koogallery/open_api.h"
 #include "server/koogallery/signing.h"
 #include "tests/catch.h"
-
-extern char** environ;
+#include "tests/integration/server_process.h"
 
 using namespace licagent;
 using nlohmann::json;
@@ -163,46 +159,14 @@ class Marketsim {
   }
 
   void Start() {
-    fs::remove(dir_ / "port");
-    const std::string bin = LICAGENT_MARKETSIM_BIN;
-    const std::string config = (dir_ / "marketsim.json").string();
-    const std::string port_file = (dir_ / "port").string();
-    std::vector<std::string> args = {bin, "--config", config, "serve", "--port-file", port_file};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
-    for (int i = 0; i < 100 && port_ == 0; ++i) {  // at most 10 s
-      std::ifstream in(port_file);
-      int p = 0;
-      if (in >> p && p > 0) port_ = p;
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    REQUIRE(port_ > 0);
+    process_.Start({LICAGENT_MARKETSIM_BIN, "--config", (dir_ / "marketsim.json").string()}, dir_,
+                   "marketsim");
   }
-
-  // SIGTERM, then a bounded wait for a clean exit.
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        port_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    port_ = 0;
-    return -1;
-  }
+  // SIGTERM, then a bounded wait for a clean exit (checked).
+  void Stop() { process_.Stop(); }
 
   std::unique_ptr<httplib::SSLClient> Client() const {
-    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port_);
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port());
     c->set_ca_cert_path((kPki + "/ca.crt").c_str());
     c->enable_server_certificate_verification(true);
     c->set_connection_timeout(5, 0);
@@ -225,7 +189,7 @@ class Marketsim {
     const std::string text = body.dump();
     koogallery::ApiSignInput in;
     in.method = "POST";
-    const std::string url = "https://127.0.0.1:" + std::to_string(port_) + path;
+    const std::string url = "https://127.0.0.1:" + std::to_string(port()) + path;
     in.url = url;
     in.headers.emplace("Content-Type", "application/json");
     in.body = text;
@@ -246,12 +210,11 @@ class Marketsim {
   }
 
   const fs::path& dir() const { return dir_; }
-  int port() const { return port_; }
+  int port() const { return process_.port(); }
 
  private:
   fs::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  testing::ServerProcess process_;
 };
 
 // The vendor server's open-API client (server/koogallery/open_api.h) talking to the simulator:
@@ -335,7 +298,7 @@ TEST_CASE("marketsim: a code's lifecycle, with verified callbacks at the vendor"
   CHECK(got[3].fields.contains("orderId"));
 
   // The book survives a restart.
-  CHECK(sim.Stop() == 0);
+  sim.Stop();
   sim.Start();
   const json after = sim.Admin("/admin/codes/" + code);
   CHECK(after["state"] == "released");
