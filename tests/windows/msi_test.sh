@@ -61,7 +61,7 @@ w_msi="$(winepath -w "$msi")"
 calls_text() { tr -d '\r' <"$calls"; }  # written in text mode: CRLF
 
 msiexec /i "$w_msi" LICAGENT_CODE=AUTH-CODE-1 || fail "install exited $?"
-[ -f "$dir/licagent.exe" ] && [ -f "$dir/doc/NOTICE.txt" ] || fail "files not installed in $dir"
+{ [ -f "$dir/licagent.exe" ] && [ -f "$dir/doc/NOTICE.txt" ]; } || fail "files not installed in $dir"
 expected=$'call\nactivate\n--system\n--code\nAUTH-CODE-1\n--server\nhttps://licensing.example.com'
 [ "$(calls_text)" = "$expected" ] || fail "activation call: $(calls_text 2>&1)"
 
@@ -76,7 +76,7 @@ expected=$'call\nactivate\n--system\n--key\nFAIL\n--server\nhttps://other.exampl
 rm -f "$calls"
 msiexec /x "$w_msi" LICAGENT_DEACTIVATE=1 || fail "uninstall exited $?"
 [ "$(calls_text)" = $'call\ndeactivate\n--system\n--quiet' ] || fail "deactivation: $(calls_text 2>&1)"
-[ ! -e "$dir/licagent.exe" ] && [ ! -e "$dir/doc" ] || fail "files left after uninstall"
+{ [ ! -e "$dir/licagent.exe" ] && [ ! -e "$dir/doc" ]; } || fail "files left after uninstall"
 rm -rf "$dir"
 trap - EXIT
 echo "windows:msi: install with a code, with a failing key, and uninstall under Wine as expected"
