@@ -2,7 +2,7 @@
 // sysctl; files and the state directory from platform/posix/file_posix.cpp. UNVERIFIED: this
 // project's CI has no macOS compiler or machine, so this file has never been compiled or run. It
 // follows Apple's documented APIs (TN1103 for the MAC address) and must be built and checked with
-// tests/platform on a Mac before it ships (docs/windows.md, "macOS").
+// tests/platform on a Mac before it ships (docs/macos.md).
 #include <CoreFoundation/CoreFoundation.h>
 #include <IOKit/IOKitLib.h>
 #include <IOKit/network/IOEthernetController.h>

@@ -1,11 +1,14 @@
 // Windows file services (see file_windows.h and docs/cache.md).
 //
 // Permissions: every directory, temporary file and lock file this code creates gets a protected
-// DACL (no inheritance from the parent) with one ACE: full control for the user of the process
-// token. Administrators can still take ownership, as on any Windows file. Existing directories
-// keep their ACLs; a replaced file takes the new file's DACL with it (MoveFileExW keeps the
-// security descriptor of the file being moved). Wine keeps no DACLs (it shows one derived from
-// the Unix mode), so under Wine only the requested descriptor is tested (docs/cache.md).
+// DACL (no inheritance from the parent). In the machine-wide cache (FOLDERID_ProgramData\licagent
+// and below) it grants full control to SYSTEM and Administrators and read to Users, so that an
+// installer running as LocalSystem activates and every user's check reads the license (signed,
+// no secret). Anywhere else it has one ACE: full control for the user of the process token.
+// Administrators can still take ownership, as on any Windows file. Existing directories keep
+// their ACLs; a replaced file takes the new file's DACL with it (MoveFileExW keeps the security
+// descriptor of the file being moved). Wine keeps no DACLs (it shows one derived from the Unix
+// mode), so under Wine only the requested descriptor is tested (docs/cache.md).
 //
 // Durability: FlushFileBuffers on the temporary file, then MoveFileExW with
 // MOVEFILE_WRITE_THROUGH, which returns only once the rename is on disk. Windows has no
@@ -49,19 +52,44 @@ constexpr std::int64_t kFileTimeUnixEpoch = 116444736000000000;
 
 std::string Utf8(const fs::path& path) { return ToUtf8(path.native()); }
 
-// A protected DACL granting full control to the process token's user only.
-class OwnerOnlySecurity {
+Result<fs::path> KnownFolder(const KNOWNFOLDERID& folder, const char* name) {
+  PWSTR raw = nullptr;
+  const HRESULT hr = SHGetKnownFolderPath(folder, KF_FLAG_DEFAULT, nullptr, &raw);
+  std::unique_ptr<wchar_t, decltype(&CoTaskMemFree)> owned(raw, &CoTaskMemFree);
+  if (FAILED(hr) || raw == nullptr) {
+    return WindowsError(
+        std::string("SHGetKnownFolderPath(") + name + ")",
+        HRESULT_FACILITY(hr) == FACILITY_WIN32 ? HRESULT_CODE(hr) : static_cast<DWORD>(hr));
+  }
+  return fs::path(raw);
+}
+
+// `path` is `base` or below it, compared component by component, ignoring case as NTFS does.
+bool IsWithin(const fs::path& path, const fs::path& base) {
+  auto p = path.begin();
+  for (const fs::path& component : base) {
+    if (p == path.end()) return false;
+    if (CompareStringOrdinal(p->c_str(), -1, component.c_str(), -1, TRUE) != CSTR_EQUAL) {
+      return false;
+    }
+    ++p;
+  }
+  return true;
+}
+
+// The protected DACL for what this code creates in `dir` (SddlFor).
+class CreationSecurity {
  public:
-  OwnerOnlySecurity() = default;
-  ~OwnerOnlySecurity() {
+  CreationSecurity() = default;
+  ~CreationSecurity() {
     if (descriptor_ != nullptr) LocalFree(descriptor_);
   }
-  OwnerOnlySecurity(const OwnerOnlySecurity&) = delete;
-  OwnerOnlySecurity& operator=(const OwnerOnlySecurity&) = delete;
+  CreationSecurity(const CreationSecurity&) = delete;
+  CreationSecurity& operator=(const CreationSecurity&) = delete;
 
-  // `container`: the ACE is inherited by files and directories created inside (OI CI).
-  Status Init(bool container) {
-    auto sddl = OwnerOnlySddl(container);
+  // `container`: the ACEs are inherited by files and directories created inside (OI CI).
+  Status Init(const fs::path& dir, bool container) {
+    auto sddl = SddlFor(dir, container);
     if (!sddl) return sddl.error();
     if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl->c_str(), SDDL_REVISION_1,
                                                               &descriptor_, nullptr)) {
@@ -88,8 +116,9 @@ bool IsMissing(DWORD error) {
   return error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND;
 }
 
-// Creates `dir` and its missing parents, each owner-only. Existing directories keep their ACLs.
-Status CreateDirectories(const fs::path& dir, OwnerOnlySecurity& security) {
+// Creates `dir` and its missing parents, each with SddlFor's DACL. Existing directories keep
+// their ACLs.
+Status CreateDirectories(const fs::path& dir) {
   const DWORD attributes = GetFileAttributesW(dir.c_str());
   if (attributes != INVALID_FILE_ATTRIBUTES) {
     if (attributes & FILE_ATTRIBUTE_DIRECTORY) return Status::Ok();
@@ -99,20 +128,16 @@ Status CreateDirectories(const fs::path& dir, OwnerOnlySecurity& security) {
   if (!IsMissing(error)) return WindowsError("GetFileAttributesW " + Utf8(dir), error);
   const fs::path parent = dir.parent_path();
   if (!parent.empty() && parent != dir) {
-    LICAGENT_RETURN_IF_ERROR(CreateDirectories(parent, security));
+    LICAGENT_RETURN_IF_ERROR(CreateDirectories(parent));
   }
+  CreationSecurity security;
+  LICAGENT_RETURN_IF_ERROR(security.Init(dir, /*container=*/true));
   if (!CreateDirectoryW(dir.c_str(), security.get())) {
     const DWORD create_error = GetLastError();
     if (create_error == ERROR_ALREADY_EXISTS) return Status::Ok();  // created meanwhile
     return WindowsError("create directory " + Utf8(dir), create_error);
   }
   return Status::Ok();
-}
-
-Status CreateDirectories(const fs::path& dir) {
-  OwnerOnlySecurity security;
-  LICAGENT_RETURN_IF_ERROR(security.Init(/*container=*/true));
-  return CreateDirectories(dir, security);
 }
 
 Status WriteAll(HANDLE file, std::string_view data, const fs::path& path) {
@@ -169,6 +194,25 @@ Result<std::wstring> OwnerOnlySddl(bool container) {
   return sddl;
 }
 
+std::wstring MachineWideSddl(bool container) {
+  // SYSTEM and Administrators: full control; Users (BU): read and execute (0x1200a9, what
+  // Explorer calls "Read & execute"), enough to list the directory and read the license.
+  return container ? L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"
+                   : L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;BU)";
+}
+
+Result<fs::path> MachineWideStateDir() {
+  auto program_data = KnownFolder(FOLDERID_ProgramData, "ProgramData");
+  if (!program_data) return program_data.error();
+  return *program_data / L"licagent";
+}
+
+Result<std::wstring> SddlFor(const fs::path& dir, bool container) {
+  auto machine_wide = MachineWideStateDir();
+  if (machine_wide && IsWithin(dir, *machine_wide)) return MachineWideSddl(container);
+  return OwnerOnlySddl(container);
+}
+
 Result<fs::path> StateDir(StateScope scope) {
   const std::string_view env_name = kStateDirEnv;
   const std::wstring name(env_name.begin(), env_name.end());  // ASCII
@@ -190,18 +234,10 @@ Result<fs::path> StateDir(StateScope scope) {
     }
     return dir;
   }
-  const KNOWNFOLDERID& folder =
-      scope == StateScope::kUser ? FOLDERID_LocalAppData : FOLDERID_ProgramData;
-  PWSTR raw = nullptr;
-  const HRESULT hr = SHGetKnownFolderPath(folder, KF_FLAG_DEFAULT, nullptr, &raw);
-  std::unique_ptr<wchar_t, decltype(&CoTaskMemFree)> owned(raw, &CoTaskMemFree);
-  if (FAILED(hr) || raw == nullptr) {
-    return WindowsError(
-        scope == StateScope::kUser ? "SHGetKnownFolderPath(LocalAppData)"
-                                   : "SHGetKnownFolderPath(ProgramData)",
-        HRESULT_FACILITY(hr) == FACILITY_WIN32 ? HRESULT_CODE(hr) : static_cast<DWORD>(hr));
-  }
-  return fs::path(raw) / L"licagent";
+  if (scope == StateScope::kSystem) return MachineWideStateDir();
+  auto local = KnownFolder(FOLDERID_LocalAppData, "LocalAppData");
+  if (!local) return local.error();
+  return *local / L"licagent";
 }
 
 Result<std::string> ReadFile(const fs::path& path, std::size_t max_size) {
@@ -254,8 +290,8 @@ Status WriteFileAtomic(const fs::path& path, std::string_view contents) {
   }
   const fs::path dir = DirectoryOf(path);
   LICAGENT_RETURN_IF_ERROR(CreateDirectories(dir));
-  OwnerOnlySecurity security;
-  LICAGENT_RETURN_IF_ERROR(security.Init(/*container=*/false));
+  CreationSecurity security;
+  LICAGENT_RETURN_IF_ERROR(security.Init(dir, /*container=*/false));
 
   fs::path temp;
   HANDLE raw = INVALID_HANDLE_VALUE;
@@ -341,8 +377,8 @@ Result<std::size_t> RemoveStaleTempFiles(const fs::path& target, std::int64_t mi
 
 Result<std::unique_ptr<FileLock>> LockExclusive(const fs::path& lock_file) {
   LICAGENT_RETURN_IF_ERROR(CreateDirectories(DirectoryOf(lock_file)));
-  OwnerOnlySecurity security;
-  LICAGENT_RETURN_IF_ERROR(security.Init(/*container=*/false));
+  CreationSecurity security;
+  LICAGENT_RETURN_IF_ERROR(security.Init(DirectoryOf(lock_file), /*container=*/false));
   HANDLE raw = CreateFileW(lock_file.c_str(), GENERIC_READ | GENERIC_WRITE,
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, security.get(),
                            OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);

@@ -19,10 +19,17 @@ namespace licagent::platform::windows_impl {
 // FOLDERID_ProgramData\licagent (%ProgramData%), from SHGetKnownFolderPath.
 Result<std::filesystem::path> StateDir(StateScope scope);
 
-// The security descriptor (SDDL) given to what this code creates: a protected DACL with one ACE,
-// full control for the process token's user; `container` adds inheritance (OICI) for
-// directories. E.g. "D:P(A;OICI;FA;;;S-1-5-21-...-1001)".
+// The security descriptor (SDDL) given to what this code creates in `dir`: MachineWideSddl in
+// FOLDERID_ProgramData\licagent and below (the machine-wide cache, whatever kStateDirEnv says),
+// else OwnerOnlySddl. `container` adds inheritance (OICI) for directories.
+Result<std::wstring> SddlFor(const std::filesystem::path& dir, bool container);
+
+// A protected DACL with one ACE, full control for the process token's user.
+// E.g. "D:P(A;OICI;FA;;;S-1-5-21-...-1001)".
 Result<std::wstring> OwnerOnlySddl(bool container);
+
+// A protected DACL: full control for SYSTEM and Administrators, read and execute for Users.
+std::wstring MachineWideSddl(bool container);
 
 // The Platform file methods (see platform.h for their contracts).
 Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_size);

@@ -4,6 +4,7 @@
 #include <windows.h>
 #include <aclapi.h>
 #include <sddl.h>
+#include <shlobj.h>
 // clang-format on
 
 #include <algorithm>
@@ -160,6 +161,11 @@ TEST_CASE("WindowsPlatform file paths are UTF-16", "[windows-file]") {
   CHECK(GetFileAttributesW(file.c_str()) != INVALID_FILE_ATTRIBUTES);
 }
 
+std::wstring ToUpper(std::wstring text) {
+  CharUpperBuffW(text.data(), static_cast<DWORD>(text.size()));
+  return text;
+}
+
 bool UnderWine() {
   return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr;
 }
@@ -224,6 +230,50 @@ TEST_CASE("WindowsPlatform gives created files and directories an owner-only DAC
     }
     LocalFree(descriptor);
   }
+}
+
+TEST_CASE("WindowsPlatform: the machine-wide cache is readable by Users, writable by admins",
+          "[windows-file]") {
+  wchar_t* raw = nullptr;
+  REQUIRE(SUCCEEDED(SHGetKnownFolderPath(FOLDERID_ProgramData, KF_FLAG_DEFAULT, nullptr, &raw)));
+  const fs::path program_data(raw);
+  CoTaskMemFree(raw);
+  const fs::path machine_wide = program_data / L"licagent";
+  CHECK(windows_impl::MachineWideSddl(true) ==
+        L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)");
+  CHECK(windows_impl::MachineWideSddl(false) == L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;BU)");
+
+  ScopedEnv state(L"LICAGENT_STATE_DIR", std::nullopt);
+  auto system = Native().StateDir(StateScope::kSystem);
+  REQUIRE(system);
+  CHECK(*system == machine_wide);
+  auto owner_only = windows_impl::OwnerOnlySddl(false);
+  REQUIRE(owner_only);
+  // The machine-wide directory and anything below it, in any letter case; nothing else.
+  for (const fs::path& dir :
+       {machine_wide, machine_wide / L"sub", fs::path(ToUpper(machine_wide.wstring())) / L"x"}) {
+    INFO(dir.string());
+    auto sddl = windows_impl::SddlFor(dir, false);
+    REQUIRE(sddl);
+    CHECK(*sddl == windows_impl::MachineWideSddl(false));
+  }
+  for (const fs::path& dir : {program_data, program_data / L"licagent-other",
+                              fs::path(L"C:\\licagent"), TempDir().path()}) {
+    INFO(dir.string());
+    auto sddl = windows_impl::SddlFor(dir, false);
+    REQUIRE(sddl);
+    CHECK(*sddl == *owner_only);
+  }
+
+  // The real thing under Wine's %ProgramData%, which (like real Windows for an administrator)
+  // lets this process create the directory. On Wine the stored DACL is not the requested one.
+  const fs::path file = machine_wide / L"windows-file-test" / L"license.lic";
+  REQUIRE(Native().WriteFileAtomic(file, "machine-wide"));
+  auto read = Native().ReadFile(file, 100);
+  REQUIRE(read);
+  CHECK(*read == "machine-wide");
+  REQUIRE(Native().RemoveFile(file));
+  CHECK(RemoveDirectoryW(file.parent_path().c_str()));
 }
 
 TEST_CASE("WindowsPlatform RemoveStaleTempFiles removes only its target's temporaries",
