@@ -11,8 +11,8 @@ licagent_state_dir=/var/lib/licagent
 # readable by every user (the license is signed and holds no secret), while only root can
 # change them (docs/cache.md "Permissions"). An existing directory keeps its mode.
 licagent_prepare_state() {
-  if [ ! -d "$licagent_state_dir" ]; then
-    mkdir -p "$licagent_state_dir" && chmod 0755 "$licagent_state_dir" || true
+  if [ ! -d "$licagent_state_dir" ] && mkdir -p "$licagent_state_dir"; then
+    chmod 0755 "$licagent_state_dir" || true
   fi
 }
 
