@@ -324,6 +324,10 @@ case_remove_keeps_license() {
   while read -r f; do
     if [ -e "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; left=1; fi
   done <"$tmp/files"
+  for f in /usr/include/licagent /usr/lib/cmake/licagent "/usr/share/doc/$pkg" \
+    "/usr/share/doc/$pkg-dev"; do
+    if [ -e "$f" ]; then echo "left behind: $f/"; left=1; fi
+  done
   [ "$left" = 0 ] || fail "remove left package files" || return 1
   [ -f "$state/license.lic" ] && [ -f "$state/clock.mark" ] ||
     fail "remove deleted the license cache" || return 1
