@@ -187,8 +187,11 @@ CheckResult Judge(platform::Platform& p, const CheckConfig& config, const CheckR
   return r;
 }
 
-CheckResult CheckWith(platform::Platform& p, const CheckConfig& config, const CheckRequest& request,
-                      IdentityCache* cache) {
+namespace {
+
+// The check of one cache directory: `config`'s.
+CheckResult CheckStore(platform::Platform& p, const CheckConfig& config,
+                       const CheckRequest& request, IdentityCache* cache) {
   auto store = OpenStore(p, config);
   if (!store) return Verdicted(Verdict::kSystemError, store.error().message);
   auto text = store->Read();
@@ -223,6 +226,28 @@ CheckResult CheckWith(platform::Platform& p, const CheckConfig& config, const Ch
     (void)store->RaiseClockMark(now);
   }
   return r;
+}
+
+}  // namespace
+
+CheckResult CheckWith(platform::Platform& p, const CheckConfig& config, const CheckRequest& request,
+                      IdentityCache* cache) {
+  CheckResult r = CheckStore(p, config, request, cache);
+  r.system_scope = config.system_scope && config.store_dir.empty();
+  if (r.verdict != Verdict::kNoLicense || config.system_scope || !config.store_dir.empty()) {
+    return r;
+  }
+  // A user with no license of their own uses the machine-wide one: installers activate as root
+  // into the system scope, and the product then runs as any user (docs/cache.md "Permissions").
+  CheckConfig machine = config;
+  machine.system_scope = true;
+  CheckResult m = CheckStore(p, machine, request, cache);
+  if (m.verdict == Verdict::kNoLicense) {
+    r.reason += ", nor in the machine-wide cache";
+    return r;
+  }
+  m.system_scope = true;
+  return m;
 }
 
 CheckResult InstallWith(platform::Platform& p, const CheckConfig& config,

@@ -336,7 +336,11 @@ std::optional<PendingRequest> PendingOfflineRequestWith(platform::Platform& p,
 bool ClaimBackgroundRefresh(platform::Platform& p, const CheckConfig& check_config,
                             const CheckResult& result) {
   if (result.verdict != Verdict::kValid || !result.refresh_due) return false;
-  auto store = OpenStore(p, check_config);
+  // A user check that fell back to the machine-wide license refreshes that one, which only its
+  // owner (root) can write: for anyone else the stamp cannot be written and nothing starts.
+  CheckConfig config = check_config;
+  if (result.system_scope && config.store_dir.empty()) config.system_scope = true;
+  auto store = OpenStore(p, config);
   if (!store) return false;
   const std::int64_t now = p.Now();
   if (auto text = store->ReadSmallFile(LicenseStore::kRefreshStampFile)) {

@@ -9,7 +9,7 @@ build_pkgs=(cmake ninja-build g++ pkg-config libssl-dev libhwloc-dev nlohmann-js
             libcurl4-openssl-dev libcli11-dev libsodium-dev libsqlite3-dev libcpp-httplib-dev)
 test_pkgs=("${build_pkgs[@]}" catch2 python3 clang clang-format libclang-rt-14-dev
            libbenchmark-dev hyperfine g++-mingw-w64-x86-64-posix wine wine64 wixl msitools
-           shellcheck)
+           shellcheck lintian rpm)
 bench_pkgs=("${test_pkgs[@]}" wrk sqlite3 time)
 
 case "${1:-build}" in

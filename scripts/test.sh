@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this): install what is missing, then
 #   1. layout and formatting checks,
-#   2. GCC build with warnings as errors + every test,
+#   2. GCC build with warnings as errors + every test, then the Linux packages built from it
+#      (.deb, .rpm, .tar.gz), lintian, and as root install/activate/remove/purge of the .debs,
 #   3. Clang build with ASan+UBSan + the same tests,
 #   4. Windows cross-build (mingw-w64) + its tests under Wine,
 #   5. a bounded libFuzzer run of every parser.
@@ -30,6 +31,9 @@ step "GCC, warnings as errors"
 cmake --preset ci-gcc >/dev/null
 cmake --build build-ci-gcc
 ctest --test-dir build-ci-gcc --output-on-failure --timeout 300 -j2 </dev/null | tee -a "$log"
+
+step "Linux packages: CPack, lintian, install-time activation, remove and purge"
+bash tests/package/package_test.sh build-ci-gcc | tee -a "$log"
 
 step "Clang, ASan + UBSan"
 cmake --preset ci-asan >/dev/null

@@ -76,6 +76,7 @@ json CheckResultJson(const CheckResult& r) {
     out["topology"] = {{"packages", r.topology->packages}, {"cores", r.topology->cores}};
   }
   out["refresh_due"] = r.refresh_due;
+  out["system_scope"] = r.system_scope;
   return out;
 }
 
@@ -167,7 +168,7 @@ int RunCheck(const Options& o) {
     // Once a day at most, a detached `licagent refresh --quiet` (docs/activation.md
     // "Background refresh"); it never changes this check's output or exit code.
     std::vector<std::string> args{"refresh", "--quiet"};
-    if (o.system) args.emplace_back("--system");
+    if (o.system || (r.system_scope && o.store_dir.empty())) args.emplace_back("--system");
     if (!o.store_dir.empty()) args.insert(args.end(), {"--store-dir", o.store_dir});
     (void)MaybeStartBackgroundRefresh(*config, r, "", args);
   }

@@ -62,10 +62,15 @@ struct CheckResult {
   std::optional<MatchResult> match;                // when the license is machine-bound
   std::optional<Topology> topology;                // when cores/sockets were counted
   bool refresh_due = false;  // valid, but a daily refresh should be attempted (online.h)
+  // The license judged is the machine-wide one (`system_scope`, or a user check that found no
+  // license of its own and fell back to the machine-wide cache).
+  bool system_scope = false;
 };
 
 // Runs the check pipeline: present → parses → signature → product → status → not-before /
 // expires-at → refresh-by → machine match → clock → entitlements (docs/check.md).
+// With neither `store_dir` nor `system_scope`, a user who has no license installed gets the
+// verdict on the machine-wide license instead (`CheckResult::system_scope`).
 CheckResult Check(const CheckConfig& config, const CheckRequest& request = {});
 
 // Verifies `license_text` (signature, product, not for another machine, not expired or frozen)

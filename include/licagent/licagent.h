@@ -53,7 +53,8 @@ typedef struct licagent_result {
   int32_t refresh_due;        /* 1 if the daily online refresh should be attempted */
 } licagent_result;
 
-/* Checks the installed license. `store_dir` NULL = the default per-user cache;
+/* Checks the installed license. `store_dir` NULL = the default per-user cache, or the
+ * machine-wide one when the user has no license installed (docs/cache.md "Permissions");
  * `features`/`feature_count` the features the caller needs (may be NULL/0). Returns the
  * verdict; fills `result` when it is not NULL. */
 LICAGENT_API int licagent_check(const char* store_dir, const char* const* features,

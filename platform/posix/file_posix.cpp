@@ -111,6 +111,20 @@ Status CreateDirectories(const fs::path& dir) {
   return Status::Ok();
 }
 
+// The mode of a file written in `dir`: owner read-write, plus read for the group and for others
+// where the directory lets them both list and enter it (0755 → 0644, 0750 → 0640, 0700 → 0600).
+// Directories the agent creates are 0700, so the user cache stays owner-only; a machine-wide
+// cache that the package created 0755 shares its license, which is signed and holds no secret
+// (docs/cache.md "Permissions").
+mode_t FileModeIn(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return kFileMode;
+  mode_t mode = kFileMode;
+  if ((st.st_mode & 0050) == 0050) mode |= 0040;
+  if ((st.st_mode & 0005) == 0005) mode |= 0004;
+  return mode;
+}
+
 // Flushes `fd`'s data and metadata to the device (on macOS, past the drive's cache).
 int FullSync(int fd) {
 #if defined(__APPLE__)
@@ -241,13 +255,13 @@ Status WriteFileAtomic(const fs::path& path, std::string_view contents) {
   const fs::path dir = DirectoryOf(path);
   LICAGENT_RETURN_IF_ERROR(CreateDirectories(dir));
 
+  const mode_t mode = FileModeIn(dir);
   fs::path temp;
   int raw_fd = -1;
   for (int attempt = 0; raw_fd < 0; ++attempt) {
     temp = dir / TempFileName<char>(name.native(), static_cast<std::uint64_t>(::getpid()),
                                     ThreadNumber(), temp_counter.fetch_add(1));
-    raw_fd =
-        OpenRetry(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, kFileMode);
+    raw_fd = OpenRetry(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (raw_fd < 0 && (errno != EEXIST || attempt + 1 >= kMaxTempNameAttempts)) {
       return ErrnoError("create " + temp.string(), errno);
     }
@@ -255,7 +269,7 @@ Status WriteFileAtomic(const fs::path& path, std::string_view contents) {
   Fd fd(raw_fd);
 
   Status status = Status::Ok();
-  if (::fchmod(fd.get(), kFileMode) != 0) status = ErrnoError("chmod " + temp.string(), errno);
+  if (::fchmod(fd.get(), mode) != 0) status = ErrnoError("chmod " + temp.string(), errno);
   if (status) status = WriteAll(fd.get(), contents, temp);
   if (status) {
     if (const int err = FullSync(fd.get()); err != 0) {

@@ -224,6 +224,30 @@ TEST_CASE("Created files are 0600 and created directories 0700, whatever the uma
   }
 }
 
+TEST_CASE("Files are readable by whom their directory lets in, never writable", "[file]") {
+  // The machine-wide cache the packages create 0755 shares its (signed, not secret) license
+  // with every user; a 0700 user cache keeps its files owner-only (docs/cache.md "Permissions").
+  TempDir tmp;
+  ScopedUmask umask(077);  // the umask neither widens nor narrows it
+  const struct {
+    mode_t dir, file;
+  } cases[] = {{0755, 0644}, {0750, 0640}, {0705, 0604}, {0700, 0600},
+               {0711, 0600}, {0740, 0600}, {0777, 0644}, {0770, 0640}};
+  for (const auto& c : cases) {
+    INFO("directory " << std::oct << c.dir);
+    const fs::path dir = tmp.path() / ("d" + std::to_string(c.dir));
+    fs::create_directory(dir);
+    REQUIRE(::chmod(dir.c_str(), c.dir) == 0);
+    REQUIRE(Native().WriteFileAtomic(dir / "license.lic", "first"));
+    CHECK(Mode(dir / "license.lic") == c.file);
+    REQUIRE(Native().WriteFileAtomic(dir / "license.lic", "second"));  // a replace, too
+    CHECK(Mode(dir / "license.lic") == c.file);
+    auto lock = Native().LockExclusive(dir / ".lock");  // the lock file stays owner-only
+    REQUIRE(lock);
+    CHECK(Mode(dir / ".lock") == 0600);
+  }
+}
+
 TEST_CASE("ReadFile reports a missing file as kNotFound with os_error set", "[file]") {
   TempDir tmp;
   for (const fs::path& missing : {tmp.path() / "license.lic", tmp.path() / "no" / "dir"}) {

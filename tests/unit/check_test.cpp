@@ -279,6 +279,57 @@ TEST_CASE("Install verifies, refuses what cannot pass, and keeps newer answers",
   CHECK(f.fake.files.count("/fake/store/clock.mark") == 1);
 }
 
+TEST_CASE("A user without a license of their own gets the machine-wide one", "[check]") {
+  Fixture f;
+  f.config.store_dir.clear();  // the platform's default directories
+  const std::filesystem::path user = f.fake.user_state_dir / "license.lic";
+  const std::filesystem::path machine = f.fake.system_state_dir / "license.lic";
+
+  CheckResult r = CheckWith(f.fake, f.config, {});
+  CHECK(r.verdict == Verdict::kNoLicense);
+  CHECK(r.reason.find(f.fake.user_state_dir.string()) != std::string::npos);
+  CHECK(r.reason.find("nor in the machine-wide cache") != std::string::npos);
+  CHECK_FALSE(r.system_scope);
+
+  // Installed by root at install time: a user's check judges it.
+  const LicensePayload p = f.Payload();
+  f.fake.files[machine] = f.signer.Sign(p);
+  r = CheckWith(f.fake, f.config, {{"export"}});
+  CHECK(r.verdict == Verdict::kValid);
+  CHECK(r.system_scope);
+  // Its verdict is final, whatever it is: a frozen machine-wide license is frozen for users.
+  LicensePayload frozen = p;
+  frozen.status = LicenseStatus::kFrozen;
+  f.fake.files[machine] = f.signer.Sign(frozen);
+  r = CheckWith(f.fake, f.config, {});
+  CHECK(r.verdict == Verdict::kFrozen);
+  CHECK(r.system_scope);
+
+  // The user's own license comes first.
+  LicensePayload own = p;
+  own.license_id = "L-user";
+  f.fake.files[user] = f.signer.Sign(own);
+  r = CheckWith(f.fake, f.config, {});
+  CHECK(r.verdict == Verdict::kValid);
+  CHECK_FALSE(r.system_scope);
+  REQUIRE(r.license);
+  CHECK(r.license->license_id == "L-user");
+
+  // No fallback the other way, nor from an explicit directory.
+  f.fake.files.erase(machine);
+  f.config.system_scope = true;
+  r = CheckWith(f.fake, f.config, {});
+  CHECK(r.verdict == Verdict::kNoLicense);
+  CHECK(r.system_scope);
+  f.fake.files[machine] = f.signer.Sign(p);
+  f.fake.files.erase(user);
+  f.config.system_scope = false;
+  f.config.store_dir = "/fake/store";
+  r = CheckWith(f.fake, f.config, {});
+  CHECK(r.verdict == Verdict::kNoLicense);
+  CHECK_FALSE(r.system_scope);
+}
+
 TEST_CASE("A failed write during install leaves the old license", "[check]") {
   Fixture f;
   REQUIRE(InstallWith(f.fake, f.config, f.signer.Sign(f.Payload())).verdict == Verdict::kValid);
