@@ -76,4 +76,72 @@ std::string FormatKooGalleryFingerprint(const platform::RawIdentity& raw) {
   return out;
 }
 
+Result<Identifier> IdentifierFromKooGalleryFingerprint(std::string_view text,
+                                                       const IdentityKey& key) {
+  constexpr std::size_t kMaxClientLength = 5 * 1024;  // the client-side limit (§9.1)
+  if (text.size() > kMaxClientLength) {
+    return Error{ErrorCode::kInvalidArgument, "the device fingerprint is longer than 5 KB"};
+  }
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t bar = text.find('|', start);
+    parts.push_back(text.substr(start, bar == std::string_view::npos ? bar : bar - start));
+    if (bar == std::string_view::npos) break;
+    start = bar + 1;
+  }
+  if (parts.size() != 4) {
+    return Error{ErrorCode::kInvalidArgument, "the device fingerprint is not MAC|DISK|BOARD|CPU (" +
+                                                  std::to_string(parts.size()) + " parts)"};
+  }
+  const auto split = [](std::string_view list) {
+    std::vector<std::string_view> out;
+    for (std::size_t start = 0; start <= list.size();) {
+      const std::size_t comma = list.find(',', start);
+      const std::size_t end = comma == std::string_view::npos ? list.size() : comma;
+      if (end > start) out.push_back(list.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  Identifier id;
+  id.os = OsFamily::kOther;
+  id.environment = Environment::kUnknown;
+  const auto set = [&](Slot slot, const std::string& value) -> Status {
+    auto tag = SlotTag(key, slot, value);
+    if (!tag) return tag.error();
+    id.tags[static_cast<std::size_t>(slot)] = *tag;
+    return Status::Ok();
+  };
+  // NIC: a universally administered MAC if there is one (the agent drops weak, locally
+  // administered MACs beside it), else the first weak one.
+  std::string nic;
+  std::string weak_nic;
+  for (std::string_view mac : split(parts[0])) {
+    Normalized n = NormalizeValue(Slot::kNic, mac);
+    if (!n.rejected.empty()) continue;
+    if (!n.weak) {
+      nic = n.value;
+      break;
+    }
+    if (weak_nic.empty()) weak_nic = n.value;
+  }
+  if (nic.empty()) nic = weak_nic;
+  if (!nic.empty()) LICAGENT_RETURN_IF_ERROR(set(Slot::kNic, nic));
+  for (std::string_view serial : split(parts[1])) {
+    Normalized n = NormalizeValue(Slot::kDisk, serial);
+    if (!n.rejected.empty()) continue;
+    LICAGENT_RETURN_IF_ERROR(set(Slot::kDisk, n.value));
+    break;
+  }
+  if (!parts[2].empty()) {
+    Normalized n = NormalizeValue(Slot::kPlatformSerial, parts[2]);
+    if (n.rejected.empty()) LICAGENT_RETURN_IF_ERROR(set(Slot::kPlatformSerial, n.value));
+  }
+  if (id.PresentSlots() == 0) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "the device fingerprint has no usable MAC, disk serial or board serial"};
+  }
+  return id;
+}
+
 }  // namespace licagent

@@ -115,6 +115,18 @@ Result<Fingerprint> CollectFingerprint(const IdentityKey& key = BuiltinIdentityK
 // joined with ','). It carries RAW hardware values: only for a user who asks for it.
 Result<std::string> KooGalleryFingerprint();
 
+// For a vendor server that must bind a license to a KooGallery device fingerprint (the
+// online-license model's getLicenseAsync): an identifier made of the tags of the values the
+// fingerprint carries, normalised and tagged exactly as this machine's own slots are, so that
+// Match() of it against the machine that printed the fingerprint accepts. Slots: nic (the first
+// MAC, in the string's sorted order, that is not locally administered; else the first one),
+// disk (the first usable serial) and platform_serial (the board serial); the CPU part is
+// Windows' ProcessorId, not the cpu slot's value, and is not used. Header: OS kOther,
+// environment kUnknown (the string does not say). kInvalidArgument if `text` does not have
+// exactly four '|'-separated parts, is longer than 5120 bytes, or yields no slot at all.
+Result<Identifier> IdentifierFromKooGalleryFingerprint(
+    std::string_view text, const IdentityKey& key = BuiltinIdentityKey());
+
 // How strict a match is. Defaults are reference/fingerprint.md §5.4.
 enum class EnvironmentRule {
   kNoLeavingBareMetal,  // a bare-metal identifier does not match in a VM/container (default)

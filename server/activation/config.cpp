@@ -226,8 +226,8 @@ Status ParseKooGallery(const json& j, const ServerConfig& server, const std::str
   if (const json* cb = Member(j, "callback")) {
     const std::string cpath = Join(path, "callback");
     KooGalleryCallbackConfig c;
-    LICAGENT_RETURN_IF_ERROR(
-        CheckObject(*cb, cpath, {"path", "access_key_file", "window_seconds"}));
+    LICAGENT_RETURN_IF_ERROR(CheckObject(
+        *cb, cpath, {"path", "access_key_file", "window_seconds", "legacy_window_seconds"}));
     LICAGENT_RETURN_IF_ERROR(GetString(*cb, cpath, "path", false, c.path));
     if (c.path.front() != '/' || c.path.rfind("/v1/", 0) == 0 ||
         c.path.find_first_of("?# ") != std::string::npos) {
@@ -237,6 +237,8 @@ Status ParseKooGallery(const json& j, const ServerConfig& server, const std::str
     c.access_key_file = Resolve(base_dir, c.access_key_file);
     LICAGENT_RETURN_IF_ERROR(
         GetInt(*cb, cpath, "window_seconds", false, 1, 3600, c.window_seconds));
+    LICAGENT_RETURN_IF_ERROR(
+        GetInt(*cb, cpath, "legacy_window_seconds", false, 0, 86400, c.legacy_window_seconds));
     k.callback = std::move(c);
   }
   const auto known_product = [&](const std::string& where, const std::string& id) -> Status {

@@ -48,6 +48,8 @@ struct KooGalleryCallbackConfig {
   std::string path = "/koogallery/callback";  // one URL for every activity
   std::string access_key_file;  // the seller-center "Key" for signature/authToken (absolute)
   int window_seconds = 60;      // accepted distance of `timestamp` from the server clock
+  // Legacy GET callbacks: accepted distance of `timeStamp` (none is documented); 0 = unchecked.
+  int legacy_window_seconds = 300;
 };
 
 struct KooGalleryConfig {

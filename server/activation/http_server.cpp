@@ -18,6 +18,7 @@
 
 #include "licagent/protocol.h"
 #include "server/activation/access_log.h"
+#include "server/activation/market_callbacks.h"
 #include "server/activation/service.h"
 #include "server/activation/sqlite_store.h"
 #include "server/vendor/files.h"
@@ -52,6 +53,14 @@ constexpr Route kRoutes[] = {
     {"/v1/activate", "POST"}, {"/v1/refresh", "POST"}, {"/v1/deactivate", "POST"},
     {"/v1/offline", "POST"},  {"/v1/health", "GET"},
 };
+
+void SendCallback(httplib::Response& res, const CallbackReply& reply) {
+  res.status = reply.status;
+  res.set_header("Body-Sign", reply.body_sign);
+  if (!reply.allow.empty()) res.set_header("Allow", reply.allow);
+  res.set_content(reply.body, "application/json");
+  if (reply.result_code != "000000") t_request.error_code = reply.result_code;
+}
 
 void Send(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
@@ -96,8 +105,9 @@ Result<vendor::SigningKey> LoadSigningKey(const ServerConfig& config) {
 
 class Server {
  public:
-  Server(const ServerConfig& config, ActivationService& service, AccessLog& log)
-      : config_(config), service_(service), log_(log) {}
+  Server(const ServerConfig& config, ActivationService& service, AccessLog& log,
+         MarketCallbacks* callbacks)
+      : config_(config), service_(service), log_(log), callbacks_(callbacks) {}
 
   Status Setup() {
     std::string tls_error;
@@ -148,10 +158,17 @@ class Server {
     s.Patch(".*", dispatch);
     s.Delete(".*", dispatch);
     s.Options(".*", dispatch);
-    s.set_error_handler(
-        httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    s.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty())
             return httplib::Server::HandlerResponse::Unhandled;  // ours already
+          if (IsCallback(req.path)) {  // the marketplace reads resultCode, not the status
+            const int status = res.status;
+            SendCallback(res, callbacks_->Refusal(status == 413 ? "the body is too large"
+                                                                : "the request is not valid"));
+            res.status = status;
+            return httplib::Server::HandlerResponse::Handled;
+          }
           RemoteError error = RemoteError::kMalformedRequest;
           const char* message = "the request is not valid HTTP";
           if (res.status == 413) {
@@ -224,6 +241,13 @@ class Server {
   void Dispatch(const httplib::Request& req, httplib::Response& res) {
     try {
       if (auto limited = service_.LimitAddress(req.remote_addr)) return Send(res, *limited);
+      if (IsCallback(req.path)) {
+        const auto q = req.target.find('?');
+        const std::string_view query = q == std::string::npos
+                                           ? std::string_view()
+                                           : std::string_view(req.target).substr(q + 1);
+        return SendCallback(res, callbacks_->Handle(req.method, query, req.body));
+      }
       const Route* route = nullptr;
       for (const Route& r : kRoutes) {
         if (req.path == r.path) route = &r;
@@ -254,9 +278,14 @@ class Server {
     }
   }
 
+  bool IsCallback(const std::string& path) const {
+    return callbacks_ != nullptr && path == config_.koogallery->callback->path;
+  }
+
   const ServerConfig& config_;
   ActivationService& service_;
   AccessLog& log_;
+  MarketCallbacks* callbacks_;  // null: no callback endpoint
   std::unique_ptr<httplib::SSLServer> http_;
   std::atomic<bool> shutting_down_{false};
 };
@@ -280,7 +309,14 @@ Status Serve(const ServerConfig& config, const ServeOptions& options) {
   AccessLog log;
   LICAGENT_RETURN_IF_ERROR(log.Open(config.access_log));
   ActivationService service(config, **store, *key);
-  Server server(config, service, log);
+  // The marketplace's callbacks, when configured: the key is read now (wiped at exit).
+  std::unique_ptr<MarketCallbacks> callbacks;
+  if (config.koogallery && config.koogallery->callback) {
+    auto callback_key = LoadCallbackKey(config.koogallery->callback->access_key_file);
+    if (!callback_key) return callback_key.error();
+    callbacks = std::make_unique<MarketCallbacks>(config, **store, *key, std::move(*callback_key));
+  }
+  Server server(config, service, log, callbacks.get());
   LICAGENT_RETURN_IF_ERROR(server.Setup());
   auto port = server.Bind();
   if (!port) return port.error();

@@ -62,6 +62,35 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE credentials ADD COLUMN market_synced_at INTEGER NOT NULL DEFAULT 0;"
     "CREATE UNIQUE INDEX credentials_by_market_code ON credentials (market_code) "
     "  WHERE market_code IS NOT NULL;",
+    // 4: KooGallery callbacks: answers of processed events, model-B/C instances, and what
+    // callbacks said about codes not activated yet.
+    "CREATE TABLE market_events ("
+    "  key TEXT PRIMARY KEY,"
+    "  activity TEXT NOT NULL,"
+    "  answer TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE market_instances ("
+    "  instance_id TEXT PRIMARY KEY,"
+    "  model TEXT NOT NULL CHECK (model IN ('online', 'legacy')),"
+    "  test INTEGER NOT NULL DEFAULT 0,"
+    "  order_id TEXT NOT NULL,"
+    "  order_line_id TEXT NOT NULL DEFAULT '',"
+    "  market_product_id TEXT NOT NULL DEFAULT '',"
+    "  product_id TEXT NOT NULL,"
+    "  customer_id TEXT NOT NULL DEFAULT '',"
+    "  credential_id TEXT REFERENCES credentials(id),"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'frozen', 'released')),"
+    "  expires_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX market_instances_by_order ON market_instances "
+    "  (model, test, order_id, order_line_id);"
+    "CREATE TABLE market_pending_codes ("
+    "  code TEXT PRIMARY KEY,"
+    "  expires_at INTEGER,"
+    "  state TEXT CHECK (state IS NULL OR state IN ('active', 'frozen', 'released')),"
+    "  market_product_id TEXT NOT NULL DEFAULT '',"
+    "  updated_at INTEGER NOT NULL);",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
 
@@ -252,6 +281,28 @@ Seat ReadSeat(const Stmt& s) {
   seat.last_seen_at = s.Int(7);
   seat.agent_version = s.Text(8);
   return seat;
+}
+
+constexpr const char* kInstanceColumns =
+    "SELECT instance_id, model, test, order_id, order_line_id, market_product_id, product_id, "
+    "customer_id, credential_id, state, expires_at, created_at, updated_at FROM market_instances ";
+
+MarketInstance ReadInstance(const Stmt& s) {
+  MarketInstance m;
+  m.instance_id = s.Text(0);
+  m.model = s.Text(1) == "legacy" ? MarketInstance::Model::kLegacy : MarketInstance::Model::kOnline;
+  m.test = s.Int(2) != 0;
+  m.order_id = s.Text(3);
+  m.order_line_id = s.Text(4);
+  m.market_product_id = s.Text(5);
+  m.product_id = s.Text(6);
+  m.customer_id = s.Text(7);
+  m.credential_id = s.Text(8);
+  m.state = ParseCredentialState(s.Text(9)).value_or(CredentialState::kFrozen);
+  m.expires_at = s.OptInt(10);
+  m.created_at = s.Int(11);
+  m.updated_at = s.Int(12);
+  return m;
 }
 
 Status CreateOwnerOnly(const std::string& path) {
@@ -528,7 +579,168 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::string> FindMarketEvent(const std::string& key) override {
+    Lease lease(*this);
+    Stmt s(lease.db, "SELECT answer FROM market_events WHERE key = ?");
+    s.Bind(1, key);
+    const int rc = s.Step();
+    if (rc == SQLITE_ROW) return s.Text(0);
+    if (rc == SQLITE_DONE) return Error{ErrorCode::kNotFound, "no such event"};
+    return SqliteError(lease.db, "read market event", rc);
+  }
+
+  Result<std::string> RecordMarketEvent(const std::string& key, const std::string& activity,
+                                        const std::string& answer, UnixTime now) override {
+    Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Transaction tx(lease.db);
+    LICAGENT_RETURN_IF_ERROR(tx.Begin());
+    {
+      Stmt i(lease.db,
+             "INSERT OR IGNORE INTO market_events (key, activity, answer, created_at) VALUES "
+             "(?, ?, ?, ?)");
+      i.Bind(1, key).Bind(2, activity).Bind(3, answer).Bind(4, now);
+      LICAGENT_RETURN_IF_ERROR(i.Run("record market event"));
+    }
+    std::string kept;
+    {
+      Stmt s(lease.db, "SELECT answer FROM market_events WHERE key = ?");
+      s.Bind(1, key);
+      const int rc = s.Step();
+      if (rc != SQLITE_ROW) return SqliteError(lease.db, "read market event", rc);
+      kept = s.Text(0);
+    }
+    LICAGENT_RETURN_IF_ERROR(tx.Commit());
+    return kept;
+  }
+
+  Status CreateMarketInstance(const MarketInstance& m) override {
+    Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Transaction tx(lease.db);
+    LICAGENT_RETURN_IF_ERROR(tx.Begin());
+    Stmt s(lease.db,
+           "INSERT INTO market_instances (instance_id, model, test, order_id, order_line_id, "
+           "market_product_id, product_id, customer_id, credential_id, state, expires_at, "
+           "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, m.instance_id)
+        .Bind(2, std::string(ToString(m.model)))
+        .Bind(3, std::int64_t{m.test ? 1 : 0})
+        .Bind(4, m.order_id)
+        .Bind(5, m.order_line_id)
+        .Bind(6, m.market_product_id)
+        .Bind(7, m.product_id)
+        .Bind(8, m.customer_id);
+    if (m.credential_id.empty()) {
+      s.Bind(9, std::optional<std::int64_t>{});
+    } else {
+      s.Bind(9, m.credential_id);
+    }
+    s.Bind(10, std::string(ToString(m.state)))
+        .Bind(11, m.expires_at)
+        .Bind(12, m.created_at)
+        .Bind(13, m.updated_at);
+    LICAGENT_RETURN_IF_ERROR(s.Run("create instance " + m.instance_id));
+    return tx.Commit();
+  }
+
+  Result<MarketInstance> GetMarketInstance(const std::string& instance_id) override {
+    Lease lease(*this);
+    Stmt s(lease.db, (std::string(kInstanceColumns) + "WHERE instance_id = ?").c_str());
+    s.Bind(1, instance_id);
+    return OneInstance(lease.db, s);
+  }
+
+  Result<MarketInstance> FindMarketInstanceByOrder(MarketInstance::Model model, bool test,
+                                                   const std::string& order_id,
+                                                   const std::string& order_line_id) override {
+    Lease lease(*this);
+    Stmt s(lease.db, (std::string(kInstanceColumns) +
+                      "WHERE model = ? AND test = ? AND order_id = ? AND order_line_id = ?")
+                         .c_str());
+    s.Bind(1, std::string(ToString(model)))
+        .Bind(2, std::int64_t{test ? 1 : 0})
+        .Bind(3, order_id)
+        .Bind(4, order_line_id);
+    return OneInstance(lease.db, s);
+  }
+
+  Status UpdateMarketInstance(const std::string& instance_id, const InstanceUpdate& u,
+                              UnixTime now) override {
+    Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Transaction tx(lease.db);
+    LICAGENT_RETURN_IF_ERROR(tx.Begin());
+    MarketInstance current;
+    {
+      Stmt s(lease.db, (std::string(kInstanceColumns) + "WHERE instance_id = ?").c_str());
+      s.Bind(1, instance_id);
+      auto found = OneInstance(lease.db, s);
+      if (!found) return found.error();
+      current = std::move(*found);
+    }
+    Stmt s(lease.db,
+           "UPDATE market_instances SET state = ?, expires_at = ?, market_product_id = ?, "
+           "product_id = ?, updated_at = ? WHERE instance_id = ?");
+    s.Bind(1, std::string(ToString(u.state.value_or(current.state))))
+        .Bind(2, u.expires_at ? *u.expires_at : current.expires_at)
+        .Bind(3, u.market_product_id.value_or(current.market_product_id))
+        .Bind(4, u.product_id.value_or(current.product_id))
+        .Bind(5, now)
+        .Bind(6, instance_id);
+    LICAGENT_RETURN_IF_ERROR(s.Run("update instance " + instance_id));
+    return tx.Commit();
+  }
+
+  Status RememberMarketCode(const PendingMarketCode& code) override {
+    Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Transaction tx(lease.db);
+    LICAGENT_RETURN_IF_ERROR(tx.Begin());
+    // An absent member keeps the stored value (COALESCE / the empty product id).
+    Stmt s(lease.db,
+           "INSERT INTO market_pending_codes (code, expires_at, state, market_product_id, "
+           "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET "
+           "expires_at = COALESCE(?2, expires_at), state = COALESCE(?3, state), "
+           "market_product_id = CASE WHEN ?4 = '' THEN market_product_id ELSE ?4 END, "
+           "updated_at = ?5");
+    s.Bind(1, code.code).Bind(2, code.expires_at);
+    if (code.state) {
+      s.Bind(3, std::string(ToString(*code.state)));
+    } else {
+      s.Bind(3, std::optional<std::int64_t>{});
+    }
+    s.Bind(4, code.market_product_id).Bind(5, code.updated_at);
+    LICAGENT_RETURN_IF_ERROR(s.Run("remember code"));
+    return tx.Commit();
+  }
+
+  Result<PendingMarketCode> FindPendingMarketCode(const std::string& code) override {
+    Lease lease(*this);
+    Stmt s(lease.db,
+           "SELECT code, expires_at, state, market_product_id, updated_at FROM "
+           "market_pending_codes WHERE code = ?");
+    s.Bind(1, code);
+    const int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error{ErrorCode::kNotFound, "nothing known of this code"};
+    if (rc != SQLITE_ROW) return SqliteError(lease.db, "read pending code", rc);
+    PendingMarketCode p;
+    p.code = s.Text(0);
+    p.expires_at = s.OptInt(1);
+    if (!s.IsNull(2)) p.state = ParseCredentialState(s.Text(2));
+    p.market_product_id = s.Text(3);
+    p.updated_at = s.Int(4);
+    return p;
+  }
+
  private:
+  Result<MarketInstance> OneInstance(sqlite3* db, Stmt& s) {
+    const int rc = s.Step();
+    if (rc == SQLITE_ROW) return ReadInstance(s);
+    if (rc == SQLITE_DONE) return Error{ErrorCode::kNotFound, "no such instance"};
+    return SqliteError(db, "read instance", rc);
+  }
+
   // A connection checked out of the pool for one call.
   struct Lease {
     explicit Lease(SqliteStore& store) : owner(store) {
@@ -625,6 +837,10 @@ std::optional<CredentialState> ParseCredentialState(std::string_view text) {
   if (text == "frozen") return CredentialState::kFrozen;
   if (text == "released") return CredentialState::kReleased;
   return std::nullopt;
+}
+
+const char* ToString(MarketInstance::Model model) noexcept {
+  return model == MarketInstance::Model::kLegacy ? "legacy" : "online";
 }
 
 const char* ToString(SeatState state) noexcept {

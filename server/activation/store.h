@@ -60,6 +60,46 @@ struct EntitlementUpdate {
   std::optional<UnixTime> market_synced_at;  // only for a credential with a MarketLink
 };
 
+// An instance of the marketplace's online-license model (B) or of the legacy GET model (C)
+// (docs/koogallery.md "Callbacks"). A legacy instance is backed by a credential (its license
+// key is what getLicense delivered); an online instance gets licenses bound to device
+// fingerprints. Never deleted: a release only changes the state.
+struct MarketInstance {
+  enum class Model { kOnline, kLegacy };
+  std::string instance_id;  // "kgi-" + 16 hex
+  Model model = Model::kOnline;
+  std::string order_id;       // the purchase order
+  std::string order_line_id;  // "" for legacy instances
+  std::string market_product_id;
+  std::string product_id;     // the licagent product
+  std::string customer_id;    // the buyer's account id, when the marketplace said
+  std::string credential_id;  // legacy: the credential its license key opens
+  CredentialState state = CredentialState::kActive;
+  std::optional<UnixTime> expires_at;  // absent = perpetual / not said
+  bool test = false;                   // created by a testFlag=1 callback
+  UnixTime created_at = 0;
+  UnixTime updated_at = 0;
+};
+const char* ToString(MarketInstance::Model model) noexcept;  // "online", "legacy"
+
+// A change of an instance; absent members stay as they are.
+struct InstanceUpdate {
+  std::optional<CredentialState> state;
+  std::optional<std::optional<UnixTime>> expires_at;
+  std::optional<std::string> market_product_id;
+  std::optional<std::string> product_id;
+};
+
+// What a callback said about an authorization code the server has not seen activated yet,
+// kept so that the code's first activation starts from it. Absent members: not said.
+struct PendingMarketCode {
+  std::string code;
+  std::optional<UnixTime> expires_at;
+  std::optional<CredentialState> state;
+  std::string market_product_id;
+  UnixTime updated_at = 0;
+};
+
 // One machine holding a seat of a credential: a license_id and the identifier it is bound to.
 struct Seat {
   std::string license_id;  // "lic-" + 16 hex
@@ -118,6 +158,29 @@ class Store {
   virtual Result<Seat> ReleaseSeat(const std::string& license_id, UnixTime now) = 0;
   // Every seat, or those of one credential; newest first.
   virtual Result<std::vector<Seat>> ListSeats(const std::optional<std::string>& credential_id) = 0;
+
+  // KooGallery callbacks (schema 4). The answer first recorded for an idempotency key: a retry
+  // of the same event gets it back. RecordMarketEvent keeps the first answer of a key (a
+  // concurrent duplicate loses) and returns the one kept. FindMarketEvent: kNotFound if none.
+  virtual Result<std::string> FindMarketEvent(const std::string& key) = 0;
+  virtual Result<std::string> RecordMarketEvent(const std::string& key, const std::string& activity,
+                                                const std::string& answer, UnixTime now) = 0;
+  // Adds an instance. kInvalidArgument if its id, or its (model, test, order, order line),
+  // exists.
+  virtual Status CreateMarketInstance(const MarketInstance& instance) = 0;
+  // kNotFound if there is none.
+  virtual Result<MarketInstance> GetMarketInstance(const std::string& instance_id) = 0;
+  // Test and real instances of the same order are different instances.
+  virtual Result<MarketInstance> FindMarketInstanceByOrder(MarketInstance::Model model, bool test,
+                                                           const std::string& order_id,
+                                                           const std::string& order_line_id) = 0;
+  // kNotFound if there is no such instance.
+  virtual Status UpdateMarketInstance(const std::string& instance_id, const InstanceUpdate& update,
+                                      UnixTime now) = 0;
+  // Merges what a callback said about a code not activated yet (members set in `code` replace
+  // the stored ones). FindPendingMarketCode: kNotFound if nothing was said.
+  virtual Status RememberMarketCode(const PendingMarketCode& code) = 0;
+  virtual Result<PendingMarketCode> FindPendingMarketCode(const std::string& code) = 0;
 };
 
 }  // namespace licagent::server

@@ -168,7 +168,7 @@ TEST_CASE("Config: the koogallery section", "[server][config][koogallery]") {
                  "hosts": ["127.0.0.1:9443"], "ca_bundle": "ca.crt", "utc_offset_minutes": 480,
                  "timeout_seconds": 3, "query_interval_hours": 12, "report_usage": false},
     "callback": {"path": "/market/cb", "access_key_file": "/etc/licagent/cb.key",
-                 "window_seconds": 90},
+                 "window_seconds": 90, "legacy_window_seconds": 0},
     "products": {"OFFI123": "other"},
     "default_product": "licagent-demo"
   })");
@@ -189,6 +189,7 @@ TEST_CASE("Config: the koogallery section", "[server][config][koogallery]") {
   CHECK(k.callback->path == "/market/cb");
   CHECK(k.callback->access_key_file == "/etc/licagent/cb.key");
   CHECK(k.callback->window_seconds == 90);
+  CHECK(k.callback->legacy_window_seconds == 0);
   CHECK(k.products.at("OFFI123") == "other");
   CHECK(k.default_product == "licagent-demo");
 
@@ -207,6 +208,7 @@ TEST_CASE("Config: the koogallery section", "[server][config][koogallery]") {
   CHECK(d->koogallery->open_api->report_usage);
   CHECK(d->koogallery->callback->path == "/koogallery/callback");
   CHECK(d->koogallery->callback->window_seconds == 60);
+  CHECK(d->koogallery->callback->legacy_window_seconds == 300);
 
   // Mistakes.
   const auto bad = [&](const std::string& section) {
@@ -222,6 +224,8 @@ TEST_CASE("Config: the koogallery section", "[server][config][koogallery]") {
   CHECK(Contains(bad(R"({"products": {"P1": "nope"}})"), "koogallery.products.P1"));
   CHECK(Contains(bad(R"({"callback": {"access_key_file": "k", "path": "/v1/x"}})"),
                  "koogallery.callback.path"));
+  CHECK(Contains(bad(R"({"callback": {"access_key_file": "k", "legacy_window_seconds": -1}})"),
+                 "koogallery.callback.legacy_window_seconds"));
   CHECK(Contains(bad(R"({"callback": {"path": "/cb"}})"),
                  "koogallery.callback.access_key_file: missing"));
   CHECK(Contains(bad(R"({"open_api": {"access_key": "AK", "secret_key_file": "sk",
