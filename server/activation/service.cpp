@@ -556,6 +556,20 @@ std::variant<Credential, Reply> ActivationService::ResolveCode(const std::string
       !market_product.empty() && it != kg.products.end()) {
     product_id = it->second;
   }
+  if (product_id.empty() && activated->outcome == MarketOutcome::kAlreadyActive) {
+    // Activated, but the marketplace did not say for which product: most likely by another
+    // server process that is creating the credential right now. Its record, or try again.
+    found = store_.FindCredentialByMarketCode(code);
+    if (found) return std::move(*found);
+    MarketLog(
+        "%s is already active and its answers name no product; if no other server "
+        "activated it just now, set koogallery.default_product",
+        masked.c_str());
+    Reply r = ErrorReply(RemoteError::kUnavailable,
+                         "this authorization code is being activated; try again shortly");
+    r.retry_after = 5;
+    return r;
+  }
   if (product_id.empty()) {
     MarketLog(
         "%s is for the marketplace product '%s', which is not in koogallery.products, and "
