@@ -240,9 +240,10 @@ Reply ActivationService::ChargeSeat(const Charge& charge) {
   }
   if (!credential || credential->product_id != product->id) {
     return ErrorReply(RemoteError::kUnknownCredential,
-                      credential ? "this " + noun + " is for product '" + credential->product_id +
-                                       "', not '" + product->id + "'"
-                                 : "no such " + noun + " for product '" + product->id + "'");
+                      credential && code
+                          ? "this " + noun + " is for product '" + credential->product_id +
+                                "', not '" + product->id + "'"
+                          : "no such " + noun + " for product '" + product->id + "'");
   }
   const auto with_id = [&](Reply r) {
     r.credential_id = credential->id;
