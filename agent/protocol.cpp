@@ -320,6 +320,8 @@ const char* ToString(RemoteError error) noexcept {
       return "wrong_machine";
     case RemoteError::kEnvironmentNotAllowed:
       return "environment_not_allowed";
+    case RemoteError::kCodeNotClaimed:
+      return "code_not_claimed";
     case RemoteError::kMalformedRequest:
       return "malformed_request";
     case RemoteError::kUnsupportedVersion:
@@ -360,6 +362,7 @@ int HttpStatus(RemoteError error) noexcept {
     case RemoteError::kCredentialReleased:
     case RemoteError::kWrongMachine:
     case RemoteError::kEnvironmentNotAllowed:
+    case RemoteError::kCodeNotClaimed:
       return 403;
     case RemoteError::kSeatLimit:
       return 409;

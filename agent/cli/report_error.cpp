@@ -17,6 +17,7 @@ ExitCode ExitCodeForRemote(std::string_view remote_code) {
     return kExitFrozen;
   }
   if (remote_code == "wrong_machine") return kExitWrongMachine;
+  // code_not_claimed and every other refusal (also codes this agent does not know yet).
   return kExitRefused;
 }
 

@@ -115,6 +115,7 @@ enum class RemoteError {
   kUnknownLicense,
   kWrongMachine,
   kEnvironmentNotAllowed,
+  kCodeNotClaimed,  // a KooGallery authorization code the buyer has not received yet
   kMalformedRequest,
   kUnsupportedVersion,
   kTooLarge,

@@ -88,6 +88,16 @@ json CredentialJson(const Credential& c) {
   j["expires_at"] = c.expires_at ? json(FormatTime(*c.expires_at)) : json(nullptr);
   j["max_cores"] = c.max_cores ? json(*c.max_cores) : json(nullptr);
   j["max_sockets"] = c.max_sockets ? json(*c.max_sockets) : json(nullptr);
+  // A KooGallery authorization code, masked like in the logs (docs/koogallery.md).
+  if (c.market) {
+    j["market"] = {{"code", MaskCode(c.market->code)},
+                   {"order_id", c.market->order_id},
+                   {"test", c.market->test},
+                   {"synced_at", c.market->synced_at > 0 ? json(FormatTime(c.market->synced_at))
+                                                         : json(nullptr)}};
+  } else {
+    j["market"] = nullptr;
+  }
   return j;
 }
 
@@ -214,13 +224,17 @@ int List(const std::string& config_path, bool as_json) {
   }
   std::string out =
       "ID                     PRODUCT              STATE     SEATS   EXPIRES               "
-      "CUSTOMER\n";
+      "MARKET CODE  SYNCED                CUSTOMER\n";
   for (const auto& c : *list) {
     char line[512];
     const std::string seats = std::to_string(c.seats_used) + "/" + std::to_string(c.seats);
-    std::snprintf(line, sizeof line, "%-22s %-20s %-9s %-7s %-21s %s\n", c.id.c_str(),
+    const std::string code = c.market ? MaskCode(c.market->code) : "-";
+    const std::string synced =
+        c.market && c.market->synced_at > 0 ? FormatTime(c.market->synced_at) : "-";
+    std::snprintf(line, sizeof line, "%-22s %-20s %-9s %-7s %-21s %-12s %-21s %s\n", c.id.c_str(),
                   c.product_id.c_str(), ToString(c.state), seats.c_str(),
-                  TimeOrDash(c.expires_at).c_str(), c.customer.c_str());
+                  TimeOrDash(c.expires_at).c_str(), code.c_str(), synced.c_str(),
+                  c.customer.c_str());
     out += line;
   }
   auto written = vendor::WriteStdout(out);

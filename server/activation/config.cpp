@@ -219,7 +219,7 @@ Status ParseKooGallery(const json& j, const ServerConfig& server, const std::str
     LICAGENT_RETURN_IF_ERROR(
         GetInt(*api, apath, "timeout_seconds", false, 1, 60, a.timeout_seconds));
     LICAGENT_RETURN_IF_ERROR(
-        GetInt(*api, apath, "query_interval_hours", false, 1, 24 * 30, a.query_interval_hours));
+        GetInt(*api, apath, "query_interval_hours", false, 0, 24 * 30, a.query_interval_hours));
     LICAGENT_RETURN_IF_ERROR(GetBool(*api, apath, "report_usage", a.report_usage));
     k.open_api = std::move(a);
   }

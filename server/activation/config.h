@@ -39,7 +39,7 @@ struct KooGalleryOpenApiConfig {
   std::string ca_bundle;          // PEM file (absolute path); "" = the system store
   int utc_offset_minutes = 0;     // the marketplace's time zone for its times
   int timeout_seconds = 5;        // per attempt, connect included
-  int query_interval_hours = 24;  // an authorization code is queried this often
+  int query_interval_hours = 24;  // a code is queried this often; 0 = at every use (tests)
   bool report_usage = true;       // with each query, the code's active seats
 };
 

@@ -106,6 +106,30 @@ std::optional<std::string> CredentialKeyHash(std::string_view text) {
   return Hex(digest, size);
 }
 
+std::optional<std::string> NormalizeAuthorizationCode(std::string_view text) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  if (text.size() < 3 || text.size() > 64 || text.substr(0, 2) != "PL") return std::nullopt;
+  for (char c : text) {
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum) return std::nullopt;
+  }
+  return std::string(text);
+}
+
+std::string AuthorizationCodeHash(std::string_view code) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(code.data(), code.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
+  return Hex(digest, size);
+}
+
+std::string MaskCode(std::string_view code) {
+  if (code.size() <= 6) return std::string(code.substr(0, 2)) + "****";
+  return std::string(code.substr(0, 2)) + "****" + std::string(code.substr(code.size() - 4));
+}
+
 Result<std::string> RandomId(std::string_view prefix, std::size_t bytes) {
   std::array<unsigned char, 32> random{};
   if (bytes > random.size() || RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) {

@@ -25,6 +25,18 @@ std::optional<std::string> NormalizeCredentialKey(std::string_view text);
 // nullopt if `text` is not a key.
 std::optional<std::string> CredentialKeyHash(std::string_view text);
 
+// A KooGallery authorization code as the agent sends it (`licagent activate --code`): surrounding
+// spaces ignored, then "PL" and 1-62 ASCII letters or digits (at most 64 characters, §9.3). The
+// case is kept: codes are compared exactly. nullopt if `text` is not one (an "LK-" key never is).
+std::optional<std::string> NormalizeAuthorizationCode(std::string_view text);
+
+// The key hash a code's credential is stored under: lower-case hex SHA-256 of "PL…" (disjoint
+// from key hashes, whose input always starts "LK-").
+std::string AuthorizationCodeHash(std::string_view code);
+
+// A code for logs and listings: the first two and the last four characters ("PL****1234").
+std::string MaskCode(std::string_view code);
+
 // `prefix` and 2 * `bytes` random lower-case hex digits ("lic-0f3c9a7e51d2b864"). kInternal if
 // the CSPRNG fails.
 Result<std::string> RandomId(std::string_view prefix, std::size_t bytes);

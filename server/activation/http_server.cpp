@@ -308,7 +308,14 @@ Status Serve(const ServerConfig& config, const ServeOptions& options) {
   if (!store) return store.error();
   AccessLog log;
   LICAGENT_RETURN_IF_ERROR(log.Open(config.access_log));
-  ActivationService service(config, **store, *key);
+  // KooGallery's open API, for authorization codes: the SK is read now and wiped at exit.
+  std::unique_ptr<Marketplace> market;
+  if (config.koogallery && config.koogallery->open_api) {
+    auto opened = OpenMarketplace(*config.koogallery->open_api);
+    if (!opened) return opened.error();
+    market = std::move(*opened);
+  }
+  ActivationService service(config, **store, *key, nullptr, market.get());
   // The marketplace's callbacks, when configured: the key is read now (wiped at exit).
   std::unique_ptr<MarketCallbacks> callbacks;
   if (config.koogallery && config.koogallery->callback) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -16,6 +17,11 @@ namespace {
 using protocol::RemoteError;
 
 constexpr UnixTime kDay = 86400;
+// After a failed marketplace query, the code is not queried again for this long.
+constexpr UnixTime kMarketRetrySeconds = 300;
+// What a client is told to wait when the marketplace could not answer.
+constexpr int kMarketRetryAfter = 30;
+constexpr std::int64_t kMaxMarketSeats = 1 << 20;
 
 UnixTime SystemNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -32,6 +38,57 @@ bool Allowed(const ProductConfig& product, Environment environment) {
 
 std::string Plural(int n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+// A line for the vendor's operator on standard error. Never given a secret.
+[[gnu::format(printf, 1, 2)]] void MarketLog(const char* format, ...) {
+  char line[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  std::fprintf(stderr, "licagent-server: koogallery: %s\n", line);
+}
+
+std::optional<UnixTime> UnixOf(const std::optional<koogallery::MarketTime>& t) {
+  if (!t || !t->utc) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(t->utc->time_since_epoch()).count();
+}
+
+// What the marketplace's status and expiry mean for a credential (docs/koogallery.md "Status
+// and expiry"): ALIVE active, FROZEN frozen, RELEASED released; EXPIRED is an ordinary end of
+// term when the expiry has passed (the credential expires with it), otherwise the code is
+// suspended before its term ended (the marketplace reports frozen codes as EXPIRED): frozen.
+// An unknown status leaves the state alone.
+void ApplyMarketStatus(koogallery::CodeStatus status, std::optional<UnixTime> expiry, UnixTime now,
+                       EntitlementUpdate& update) {
+  using koogallery::CodeStatus;
+  if (expiry) update.expires_at = expiry;
+  switch (status) {
+    case CodeStatus::kAlive:
+      update.state = CredentialState::kActive;
+      break;
+    case CodeStatus::kFrozen:
+      update.state = CredentialState::kFrozen;
+      break;
+    case CodeStatus::kReleased:
+      update.state = CredentialState::kReleased;
+      break;
+    case CodeStatus::kExpired:
+      if (!expiry || *expiry > now) update.state = CredentialState::kFrozen;
+      break;
+    case CodeStatus::kUnknown:
+      break;
+  }
+}
+
+std::string Describe(const koogallery::MarketAnswer& a) {
+  std::string d = koogallery::ToString(a.outcome);
+  d += " (HTTP " + std::to_string(a.http_status);
+  if (!a.error_code.empty()) d += ", error_code " + a.error_code;
+  if (!a.error_msg.empty()) d += ", \"" + a.error_msg.substr(0, 200) + "\"";
+  if (!a.request_id.empty()) d += ", request_id " + a.request_id;
+  return d + ")";
 }
 
 }  // namespace
@@ -53,13 +110,15 @@ Reply ErrorReply(RemoteError error, std::string_view message) {
 }
 
 ActivationService::ActivationService(const ServerConfig& config, Store& store,
-                                     const vendor::SigningKey& key, Clock clock)
+                                     const vendor::SigningKey& key, Clock clock,
+                                     Marketplace* marketplace)
     : config_(config),
       store_(store),
       key_(key),
       clock_(clock ? std::move(clock) : Clock(SystemNow)),
       per_credential_(config.rate_limit.activations_per_credential_per_minute),
-      per_address_(config.rate_limit.requests_per_address_per_minute) {}
+      per_address_(config.rate_limit.requests_per_address_per_minute),
+      market_(config.koogallery && config.koogallery->open_api ? marketplace : nullptr) {}
 
 std::optional<Reply> ActivationService::LimitAddress(const std::string& address) {
   const int wait = per_address_.Take(address);
@@ -102,6 +161,12 @@ Result<std::string> ActivationService::Sign(const Credential& credential, const 
   p.product_id = credential.product_id;
   p.key_id = config_.signing_key_id;
   p.customer = credential.customer.empty() ? credential.id : credential.customer;
+  if (credential.market) {  // a KooGallery authorization code (docs/license-format.md)
+    p.authorization_code = credential.market->code;
+    if (!credential.market->order_id.empty() && credential.market->order_id.size() <= 64) {
+      p.order_id = credential.market->order_id;
+    }
+  }
   p.binding = Binding{*identifier, product.match};
   p.issued_at = now;
   // The window opens when the credential's term began, and at least a day before now, so that
@@ -140,45 +205,67 @@ Reply ActivationService::ChargeSeat(const Charge& charge) {
     return ErrorReply(RemoteError::kUnknownProduct,
                       "this server has no product '" + charge.product_id + "'");
   }
-  const auto key_hash = CredentialKeyHash(charge.credential);
+  // A license key, or else a KooGallery authorization code (docs/koogallery.md).
+  auto key_hash = CredentialKeyHash(charge.credential);
+  std::optional<std::string> code;
   if (!key_hash) {
-    return ErrorReply(RemoteError::kUnknownCredential,
-                      "this is not a license key (LK- and 25 characters)");
+    code = NormalizeAuthorizationCode(charge.credential);
+    if (!code) {
+      return ErrorReply(RemoteError::kUnknownCredential,
+                        "this is not a license key (LK- and 25 characters) or a KooGallery "
+                        "authorization code (PL and up to 62 letters and digits)");
+    }
+    key_hash = AuthorizationCodeHash(*code);
   }
+  const std::string noun = code ? "authorization code" : "license key";
   if (const int wait = per_credential_.Take(*key_hash); wait != 0) {
-    Reply r =
-        ErrorReply(RemoteError::kRateLimited,
-                   "too many activations of this license key; retry in " + Plural(wait, "second"));
+    Reply r = ErrorReply(RemoteError::kRateLimited, "too many activations of this " + noun +
+                                                        "; retry in " + Plural(wait, "second"));
     r.retry_after = wait;
     return r;
   }
-  auto credential = store_.FindCredentialByKeyHash(*key_hash);
-  if (!credential && credential.error().code != ErrorCode::kNotFound) {
-    return StoreFailure(credential.error(), "find credential");
+  const UnixTime now = clock_();
+  bool created = false;
+  Result<Credential> credential = Error{ErrorCode::kNotFound, ""};
+  if (code) {
+    auto resolved = ResolveCode(*code, now, created);
+    if (auto* refusal = std::get_if<Reply>(&resolved)) return std::move(*refusal);
+    credential = std::get<Credential>(std::move(resolved));
+    if (!created) SyncIfDue(*credential, now);  // a use of the code: the daily query
+  } else {
+    credential = store_.FindCredentialByKeyHash(*key_hash);
+    if (!credential && credential.error().code != ErrorCode::kNotFound) {
+      return StoreFailure(credential.error(), "find credential");
+    }
   }
   if (!credential || credential->product_id != product->id) {
     return ErrorReply(RemoteError::kUnknownCredential,
-                      "no such license key for product '" + product->id + "'");
+                      credential && code
+                          ? "this " + noun + " is for product '" + credential->product_id +
+                                "', not '" + product->id + "'"
+                          : "no such " + noun + " for product '" + product->id + "'");
   }
   const auto with_id = [&](Reply r) {
     r.credential_id = credential->id;
     return r;
   };
-  const UnixTime now = clock_();
   switch (credential->state) {
     case CredentialState::kFrozen:
-      return with_id(
-          ErrorReply(RemoteError::kCredentialFrozen, "the vendor froze this license key"));
+      return with_id(ErrorReply(RemoteError::kCredentialFrozen,
+                                code ? "KooGallery froze this authorization code: renew it in "
+                                       "KooGallery"
+                                     : "the vendor froze this license key"));
     case CredentialState::kReleased:
       return with_id(
-          ErrorReply(RemoteError::kCredentialReleased, "this license key was released (revoked)"));
+          ErrorReply(RemoteError::kCredentialReleased, "this " + noun + " was released (revoked)"));
     case CredentialState::kActive:
       break;
   }
   if (credential->expires_at && *credential->expires_at <= now) {
     return with_id(
-        ErrorReply(RemoteError::kCredentialExpired,
-                   "this license key expired at " + FormatTime(*credential->expires_at)));
+        ErrorReply(RemoteError::kCredentialExpired, "this " + noun + " expired at " +
+                                                        FormatTime(*credential->expires_at) +
+                                                        (code ? ": renew it in KooGallery" : "")));
   }
   const Environment environment = charge.machine.identifier.environment;
   if (!Allowed(*product, environment)) {
@@ -206,9 +293,14 @@ Reply ActivationService::ChargeSeat(const Charge& charge) {
   });
   if (!grant) return with_id(StoreFailure(grant.error(), "acquire seat"));
   if (grant->outcome == SeatGrant::Outcome::kFull) {
-    return with_id(ErrorReply(RemoteError::kSeatLimit,
-                              "all " + Plural(grant->seats, "seat") +
-                                  " of this license key are in use by other machines"));
+    return with_id(ErrorReply(RemoteError::kSeatLimit, "all " + Plural(grant->seats, "seat") +
+                                                           " of this " + noun +
+                                                           " are in use by other machines"));
+  }
+  if (created) {  // the code's first use: report it like the daily sync does
+    Credential used = *credential;
+    used.seats_used = grant->seats_used;
+    ReportUsage(used);
   }
   auto license =
       Sign(*credential, grant->seat, *product, LicenseStatus::kActive, charge.nonce, now);
@@ -302,6 +394,8 @@ Reply ActivationService::SeatCommand(std::string_view body, bool deactivate) {
     *seat = std::move(*released);
     status = LicenseStatus::kReleased;
   } else {
+    // A code-backed credential: the first refresh after the interval asks the marketplace.
+    SyncIfDue(*credential, now);
     if (seat->state == SeatState::kReleased || credential->state == CredentialState::kReleased) {
       status = LicenseStatus::kReleased;
     } else if (credential->state == CredentialState::kFrozen) {
@@ -332,6 +426,286 @@ Reply ActivationService::SeatCommand(std::string_view body, bool deactivate) {
 Reply ActivationService::Refresh(std::string_view body) { return SeatCommand(body, false); }
 
 Reply ActivationService::Deactivate(std::string_view body) { return SeatCommand(body, true); }
+
+// ---------------------------------------------------------------------------------------------
+// Authorization codes (docs/koogallery.md "What the vendor server does").
+
+std::mutex& ActivationService::CodeLock(const std::string& code) {
+  return code_locks_[std::hash<std::string>{}(code) % code_locks_.size()];
+}
+
+Reply ActivationService::MarketRefusal(const koogallery::MarketAnswer& answer,
+                                       const std::string& masked, const char* call) const {
+  using koogallery::MarketOutcome;
+  switch (answer.outcome) {
+    case MarketOutcome::kNotClaimed:
+      return ErrorReply(RemoteError::kCodeNotClaimed,
+                        "this authorization code has not been received yet: claim it in "
+                        "KooGallery first (我的云商店 → 服务监管 / My KooGallery → service "
+                        "supervision), then activate again");
+    case MarketOutcome::kUnknownCode:
+    case MarketOutcome::kInvalidCodeInBatch:
+      return ErrorReply(RemoteError::kUnknownCredential,
+                        "KooGallery does not know this authorization code");
+    case MarketOutcome::kInvalidState:
+      return ErrorReply(RemoteError::kCredentialExpired,
+                        "KooGallery reports this authorization code as no longer usable (expired "
+                        "or released): renew it in KooGallery");
+    case MarketOutcome::kAuthFailure:
+      MarketLog(
+          "%s of %s: the marketplace refused this server's credentials: %s; check "
+          "koogallery.open_api.access_key, the SK in secret_key_file, the SK's permissions "
+          "and the clock",
+          call, masked.c_str(), Describe(answer).c_str());
+      return ErrorReply(RemoteError::kInternal,
+                        "vendor server misconfigured: the marketplace refused its credentials; "
+                        "contact the vendor");
+    case MarketOutcome::kInvalidRequest:
+      MarketLog("%s of %s: the marketplace refused the request as invalid: %s", call,
+                masked.c_str(), Describe(answer).c_str());
+      return ErrorReply(RemoteError::kInternal,
+                        "vendor server misconfigured: the marketplace refused its request; "
+                        "contact the vendor");
+    case MarketOutcome::kSuccess:  // without the data it should carry
+    case MarketOutcome::kAlreadyActive:
+    case MarketOutcome::kNotActivated:
+    case MarketOutcome::kTransient:
+    case MarketOutcome::kUnknownError:
+    case MarketOutcome::kMalformedResponse:
+      break;
+  }
+  MarketLog("%s of %s failed: %s", call, masked.c_str(), Describe(answer).c_str());
+  Reply r = ErrorReply(RemoteError::kUnavailable,
+                       "KooGallery could not confirm this authorization code right now; try "
+                       "again later");
+  r.retry_after = kMarketRetryAfter;
+  return r;
+}
+
+Reply ActivationService::MarketTransportFailure(const Error& error, const std::string& masked,
+                                                const char* call) const {
+  MarketLog("%s of %s: no answer from the marketplace: %s", call, masked.c_str(),
+            error.message.c_str());
+  if (error.code == ErrorCode::kUnavailable) {
+    Reply r = ErrorReply(RemoteError::kUnavailable,
+                         "KooGallery cannot be reached from the vendor's server; try again later");
+    r.retry_after = kMarketRetryAfter;
+    return r;
+  }
+  return ErrorReply(RemoteError::kInternal,
+                    "vendor server misconfigured: it cannot talk to the marketplace "
+                    "(" +
+                        std::string(ToString(error.code)) + "); contact the vendor");
+}
+
+std::variant<Credential, Reply> ActivationService::ResolveCode(const std::string& code,
+                                                               UnixTime now, bool& created) {
+  using koogallery::MarketOutcome;
+  auto found = store_.FindCredentialByMarketCode(code);
+  if (found) return std::move(*found);
+  if (found.error().code != ErrorCode::kNotFound) {
+    return StoreFailure(found.error(), "find credential");
+  }
+  if (market_ == nullptr) {
+    return ErrorReply(RemoteError::kUnknownCredential,
+                      "this server does not accept KooGallery authorization codes");
+  }
+  // One marketplace activation per code in this process; other processes are kept out by the
+  // unique market code in the store (a second insert fails, and the first one's is read).
+  std::lock_guard<std::mutex> lock(CodeLock(code));
+  found = store_.FindCredentialByMarketCode(code);
+  if (found) return std::move(*found);
+  if (found.error().code != ErrorCode::kNotFound) {
+    return StoreFailure(found.error(), "find credential");
+  }
+  const std::string masked = MaskCode(code);
+  auto activated = market_->Activate(code);
+  if (!activated) return MarketTransportFailure(activated.error(), masked, "activate");
+  if (activated->outcome != MarketOutcome::kSuccess &&
+      activated->outcome != MarketOutcome::kAlreadyActive) {
+    return MarketRefusal(*activated, masked, "activate");
+  }
+  // The query is authoritative for status and expiry; the activation's are an estimate, used
+  // only when the query could not be made (then the next use queries again).
+  auto queried = market_->Query(code);
+  const bool query_ok = queried && queried->outcome == MarketOutcome::kSuccess && queried->info;
+  const bool have_estimate =
+      activated->outcome == MarketOutcome::kSuccess && activated->info.has_value();
+  if (!query_ok) {
+    const bool retryable = !queried ? queried.error().code == ErrorCode::kUnavailable
+                                    : (koogallery::IsRetryable(queried->outcome) ||
+                                       queried->outcome == MarketOutcome::kNotActivated ||
+                                       queried->outcome == MarketOutcome::kSuccess);
+    if (!(retryable && have_estimate)) {
+      return queried ? MarketRefusal(*queried, masked, "query")
+                     : MarketTransportFailure(queried.error(), masked, "query");
+    }
+    MarketLog(
+        "query of %s after its activation failed (%s); using the activation's estimate "
+        "until the next use",
+        masked.c_str(), queried ? Describe(*queried).c_str() : queried.error().message.c_str());
+  }
+  const koogallery::LicenseInfo* info = query_ok ? &*queried->info : nullptr;
+  const koogallery::LicenseCodeInfo* code_info =
+      info && info->code_info ? &*info->code_info : (activated->info ? &*activated->info : nullptr);
+
+  // Which of our products: koogallery.products, else default_product.
+  const KooGalleryConfig& kg = *config_.koogallery;
+  const std::string market_product = code_info ? code_info->product_id : "";
+  std::string product_id = kg.default_product;
+  if (auto it = kg.products.find(market_product);
+      !market_product.empty() && it != kg.products.end()) {
+    product_id = it->second;
+  }
+  if (product_id.empty() && activated->outcome == MarketOutcome::kAlreadyActive) {
+    // Activated, but the marketplace did not say for which product: most likely by another
+    // server process that is creating the credential right now. Its record, or try again.
+    found = store_.FindCredentialByMarketCode(code);
+    if (found) return std::move(*found);
+    MarketLog(
+        "%s is already active and its answers name no product; if no other server "
+        "activated it just now, set koogallery.default_product",
+        masked.c_str());
+    Reply r = ErrorReply(RemoteError::kUnavailable,
+                         "this authorization code is being activated; try again shortly");
+    r.retry_after = 5;
+    return r;
+  }
+  if (product_id.empty()) {
+    MarketLog(
+        "%s is for the marketplace product '%s', which is not in koogallery.products, and "
+        "there is no koogallery.default_product",
+        masked.c_str(), market_product.c_str());
+    return ErrorReply(RemoteError::kUnknownCredential,
+                      "this authorization code is for a KooGallery product this server does not "
+                      "serve");
+  }
+
+  Credential c;
+  auto id = RandomId("cred-", 8);
+  if (!id) return ErrorReply(RemoteError::kInternal, "no randomness");
+  c.id = *id;
+  c.product_id = product_id;
+  c.seats = 1;
+  if (code_info && code_info->amount && *code_info->amount >= 1) {
+    c.seats = static_cast<int>(std::min(*code_info->amount, kMaxMarketSeats));
+  }
+  EntitlementUpdate market;
+  if (info) {
+    auto expiry = UnixOf(info->expire_time);
+    if (!expiry && info->code_info) expiry = UnixOf(info->code_info->expire_time);
+    ApplyMarketStatus(info->status, expiry, now, market);
+  } else {
+    ApplyMarketStatus(code_info->status, UnixOf(code_info->expire_time), now, market);
+  }
+  c.expires_at = market.expires_at.value_or(std::nullopt);
+  c.state = market.state.value_or(CredentialState::kActive);
+  c.created_at = now;
+  MarketLink link;
+  link.code = code;
+  link.order_id = code_info ? code_info->order_id : "";
+  link.synced_at = query_ok ? now : 0;
+  c.market = link;
+  if (!link.order_id.empty()) c.customer = "KooGallery order " + link.order_id;
+  if (auto stored = store_.CreateCredential(c, AuthorizationCodeHash(code)); !stored) {
+    found = store_.FindCredentialByMarketCode(code);  // another server process was first
+    if (found) return std::move(*found);
+    return StoreFailure(stored.error(), "create credential");
+  }
+  created = true;
+  MarketLog("activated %s as %s: product %s, %s, %s, %s", masked.c_str(), c.id.c_str(),
+            c.product_id.c_str(), Plural(c.seats, "seat").c_str(), ToString(c.state),
+            c.expires_at ? ("expires " + FormatTime(*c.expires_at)).c_str() : "no expiry given");
+  return c;
+}
+
+void ActivationService::SyncIfDue(Credential& credential, UnixTime now) {
+  using koogallery::MarketOutcome;
+  if (market_ == nullptr || !credential.market) return;
+  const UnixTime interval =
+      static_cast<UnixTime>(config_.koogallery->open_api->query_interval_hours) * 3600;
+  const auto due = [&](const Credential& c) {
+    return c.market && now - c.market->synced_at >= interval;
+  };
+  if (!due(credential)) return;
+  const std::string code = credential.market->code;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    auto it = sync_retry_at_.find(code);
+    if (it != sync_retry_at_.end() && now < it->second) return;
+  }
+  // Concurrent refreshes of one code: one queries, the others serve the stored entitlement.
+  std::unique_lock<std::mutex> lock(CodeLock(code), std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  auto fresh = store_.GetCredential(credential.id);
+  if (!fresh) {
+    MarketLog("sync of %s: %s", MaskCode(code).c_str(), fresh.error().message.c_str());
+    return;
+  }
+  credential = std::move(*fresh);
+  if (interval > 0 && !due(credential)) return;  // another request has just synced it
+  const std::string masked = MaskCode(code);
+  const auto retry_later = [&](const std::string& why) {
+    MarketLog("sync of %s failed (%s); serving the stored entitlement, next try in %lld s",
+              masked.c_str(), why.c_str(), static_cast<long long>(kMarketRetrySeconds));
+    std::lock_guard<std::mutex> guard(sync_mu_);
+    sync_retry_at_[code] = now + kMarketRetrySeconds;
+  };
+  auto queried = market_->Query(code);
+  if (!queried) return retry_later(queried.error().message);
+  EntitlementUpdate update;
+  update.market_synced_at = now;
+  const MarketOutcome outcome = queried->outcome;
+  if (outcome == MarketOutcome::kSuccess && queried->info) {
+    const koogallery::LicenseInfo& info = *queried->info;
+    auto expiry = UnixOf(info.expire_time);
+    if (!expiry && info.code_info) expiry = UnixOf(info.code_info->expire_time);
+    ApplyMarketStatus(info.status, expiry, now, update);
+    if (info.status == koogallery::CodeStatus::kUnknown) {
+      MarketLog("sync of %s: unknown status '%s' (state kept)", masked.c_str(),
+                info.status_text.c_str());
+    }
+    if (info.code_info && info.code_info->amount && *info.code_info->amount >= 1) {
+      update.seats = static_cast<int>(std::min(*info.code_info->amount, kMaxMarketSeats));
+    }
+  } else if (koogallery::IsRetryable(outcome) || outcome == MarketOutcome::kAuthFailure ||
+             outcome == MarketOutcome::kSuccess || outcome == MarketOutcome::kUnknownError) {
+    return retry_later(Describe(*queried));
+  } else {
+    // A definite answer that says nothing usable (unknown code, invalid state, not activated):
+    // logged for the vendor, the entitlement kept, asked again after the interval.
+    MarketLog("sync of %s: %s; the stored entitlement is kept", masked.c_str(),
+              Describe(*queried).c_str());
+  }
+  if (auto updated = store_.UpdateEntitlement(credential.id, update); !updated) {
+    return retry_later(updated.error().message);
+  }
+  {
+    std::lock_guard<std::mutex> guard(sync_mu_);
+    sync_retry_at_.erase(code);
+  }
+  if (auto again = store_.GetCredential(credential.id)) credential = std::move(*again);
+  if (outcome == MarketOutcome::kSuccess) {
+    MarketLog("synced %s (%s): %s, %s", masked.c_str(), credential.id.c_str(),
+              ToString(credential.state),
+              credential.expires_at ? ("expires " + FormatTime(*credential.expires_at)).c_str()
+                                    : "no expiry");
+    ReportUsage(credential);
+  }
+}
+
+void ActivationService::ReportUsage(const Credential& credential) {
+  if (market_ == nullptr || !credential.market || !config_.koogallery->open_api->report_usage) {
+    return;
+  }
+  const std::string masked = MaskCode(credential.market->code);
+  auto reported = market_->ReportUsage(credential.market->code, credential.seats_used);
+  if (!reported) {
+    MarketLog("usage report of %s: %s", masked.c_str(), reported.error().message.c_str());
+  } else if (reported->outcome != koogallery::MarketOutcome::kSuccess) {
+    MarketLog("usage report of %s: %s", masked.c_str(), Describe(*reported).c_str());
+  }
+}
 
 Reply ActivationService::Health(bool shutting_down) {
   if (shutting_down) return ErrorReply(RemoteError::kUnavailable, "the server is shutting down");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/integration/vendor_stack.h"
+#include "tests/marketsim/marketsim_process.h"
 
 namespace licagent {
 namespace {
@@ -237,6 +238,89 @@ TEST_CASE("A server signing with a key the agent does not trust changes nothing"
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == ErrorCode::kUntrusted);
   CHECK(m.Check().verdict == Verdict::kNoLicense);
+}
+
+TEST_CASE(
+    "KooGallery: activate --code against the real simulator, seats of amount, sync of a "
+    "renewal",
+    "[e2e][koogallery]") {
+  testing::Marketsim sim;  // no vendor URL: the renewal below sends no callback
+  const json created =
+      sim.Admin("/admin/codes",
+                {{"product_id", "mkt-e2e"}, {"amount", 2}, {"expire_time", "20280101000000"}}, 201);
+  const std::string code = created.at("code");
+  Vendor vendor;
+  vendor.EnableKooGallery("127.0.0.1:" + std::to_string(sim.port()), "mkt-e2e", 24,
+                          testing::kMarketsimAk, testing::kMarketsimSk);
+  vendor.Start();
+  Machine m1(21, vendor);
+
+  // Before the buyer claimed it: refused with the claim hint, nothing installed.
+  auto early = ActivateWith(m1.platform, m1.config, vendor.Online(), code, {});
+  REQUIRE_FALSE(early);
+  CHECK(early.error().code == ErrorCode::kRejected);
+  CHECK(early.error().remote_code == "code_not_claimed");
+  CHECK(early.error().message.find("claim it in KooGallery") != std::string::npos);
+  CHECK(m1.Check().verdict == Verdict::kNoLicense);
+
+  sim.Admin("/admin/codes/" + code + "/claim", json::object());
+  auto activated = ActivateWith(m1.platform, m1.config, vendor.Online(), code, {});
+  INFO((activated ? "" : activated.error().message + "\n" + vendor.ServerErrors()));
+  REQUIRE(activated);
+  CHECK(activated->check.verdict == Verdict::kValid);
+  const LicensePayload& first = *activated->check.license;
+  CHECK(first.expires_at == 1830297600);  // 2028-01-01T00:00:00Z, the code's expiry
+  CHECK(first.authorization_code == code);
+  CHECK(first.order_id == created.at("order_id").get<std::string>());
+  CHECK(activated->seats == 2);
+  CHECK(m1.Check().verdict == Verdict::kValid);
+
+  // A second machine takes the second seat; a third finds none.
+  Machine m2(22, vendor);
+  auto second = ActivateWith(m2.platform, m2.config, vendor.Online(), code, {});
+  REQUIRE(second);
+  CHECK(second->seats_used == 2);
+  Machine m3(23, vendor);
+  auto third = ActivateWith(m3.platform, m3.config, vendor.Online(), code, {});
+  REQUIRE_FALSE(third);
+  CHECK(third.error().remote_code == "seat_limit");
+
+  json state = sim.Admin("/admin/codes/" + code);
+  CHECK(state.at("state") == "active");
+  const int queries = state.at("queries").get<int>();
+  CHECK(queries == 1);  // one activation, one query: the other machines used the stored code
+
+  // The admin list shows the code masked, never whole.
+  const std::string listed = Run(vendor.Admin({"credential", "list", "--json"}));
+  CHECK(listed.find(code) == std::string::npos);
+  CHECK(listed.find(code.substr(0, 2) + "****" + code.substr(code.size() - 4)) !=
+        std::string::npos);
+
+  // Renewed at the marketplace, no callback. Within the day's interval a refresh does not ask.
+  sim.Admin("/admin/codes/" + code + "/renew", {{"expire_time", "20991231235959"}});
+  auto unchanged = RefreshWith(m1.platform, m1.config, vendor.Online(), {});
+  REQUIRE(unchanged);
+  CHECK(unchanged->check.license->expires_at == 1830297600);
+  CHECK(sim.Admin("/admin/codes/" + code).at("queries") == queries);
+
+  // A server whose interval is 0 (every use) syncs at the next refresh and reports usage.
+  vendor.Stop();
+  vendor.EnableKooGallery("127.0.0.1:" + std::to_string(sim.port()), "mkt-e2e", 0,
+                          testing::kMarketsimAk, testing::kMarketsimSk);
+  vendor.Start();
+  auto renewed = RefreshWith(m1.platform, m1.config, vendor.Online(), {});
+  INFO((renewed ? "" : renewed.error().message + "\n" + vendor.ServerErrors()));
+  REQUIRE(renewed);
+  CHECK(renewed->check.verdict == Verdict::kValid);
+  CHECK(renewed->check.license->expires_at == 4102444799);  // 2099-12-31T23:59:59Z
+  CHECK(m1.Check().verdict == Verdict::kValid);
+  state = sim.Admin("/admin/codes/" + code);
+  CHECK(state.at("queries") == queries + 1);
+  bool reported = false;
+  for (const auto& [day, usage] : state.at("usage").items()) {
+    if (usage.value("active_num", 0) == 2) reported = true;
+  }
+  CHECK(reported);
 }
 
 }  // namespace

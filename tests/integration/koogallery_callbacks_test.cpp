@@ -3,11 +3,7 @@
 // URL; the server's SQLite store shows the effect. The authorization-code credential is put into
 // the server's store directly (the activation path makes it in production). Every wait is
 // bounded: the simulator's wait_ms and the process start/stop loops.
-#include <fcntl.h>
 #include <httplib.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,7 +13,6 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,8 +23,7 @@
 #include "server/koogallery/signing.h"
 #include "server/vendor/signer.h"
 #include "tests/catch.h"
-
-extern char** environ;
+#include "tests/integration/server_process.h"
 
 namespace licagent {
 namespace {
@@ -42,60 +36,8 @@ const std::string kCallbackKey = "seller-center-key-for-the-tests-0123";
 const std::string kAdminToken = "admin-token-0123456789abcdef";
 constexpr const char* kKeyId = "kg-2026";
 
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteAll(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-// A child process with a --port-file, stopped with SIGTERM (bounded wait).
-class Process {
- public:
-  ~Process() { Stop(); }
-  int Start(std::vector<std::string> args, const fs::path& port_file, const fs::path& err) {
-    fs::remove(port_file);
-    args.insert(args.end(), {"--port-file", port_file.string()});
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    REQUIRE(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && ReadAll(port_file).empty(); ++i) {  // at most 10 s
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    INFO(ReadAll(err));
-    const int port = std::atoi(ReadAll(port_file).c_str());
-    REQUIRE(port > 0);
-    return port;
-  }
-  void Stop() {
-    if (pid_ == 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    pid_t done = 0;
-    for (int i = 0; i < 200 && (done = waitpid(pid_, &status, WNOHANG)) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (done == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    pid_ = 0;
-    CHECK(done != 0);
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  }
-
- private:
-  pid_t pid_ = 0;
-};
+using testing::ReadAll;
+using testing::WriteAll;
 
 // The vendor server with its callback URL, and the simulator aimed at it.
 class World {
@@ -126,9 +68,9 @@ class World {
                           {{"callback", {{"access_key_file", "callback.key"}}},
                            {"default_product", "licagent-demo"}}}};
     WriteAll(dir_ / "server.json", server.dump(2));
-    server_port_ =
-        server_.Start({LICAGENT_SERVER_BIN, "--config", (dir_ / "server.json").string(), "serve"},
-                      dir_ / "server.port", dir_ / "server.err");
+    server_.Start({LICAGENT_SERVER_BIN, "--config", (dir_ / "server.json").string()}, dir_,
+                  "server");
+    server_port_ = server_.port();
     const json sim = {
         {"listen", "127.0.0.1:0"},
         {"tls",
@@ -151,9 +93,9 @@ class World {
           {"legacy_get_license", {{"retries", 0}, {"interval_ms", 10}}},
           {"legacy_other", {{"retries", 0}, {"interval_ms", 10}}}}}};
     WriteAll(dir_ / "marketsim.json", sim.dump(2));
-    sim_port_ = sim_.Start(
-        {LICAGENT_MARKETSIM_BIN, "--config", (dir_ / "marketsim.json").string(), "serve"},
-        dir_ / "marketsim.port", dir_ / "marketsim.err");
+    sim_.Start({LICAGENT_MARKETSIM_BIN, "--config", (dir_ / "marketsim.json").string()}, dir_,
+               "marketsim");
+    sim_port_ = sim_.port();
     auto store = server::OpenSqliteStore((dir_ / "licagent.db").string(), 1);
     REQUIRE(store);
     store_ = std::move(*store);
@@ -246,8 +188,8 @@ class World {
  private:
   fs::path dir_;
   PublicKey public_key_;
-  Process server_;
-  Process sim_;
+  testing::ServerProcess server_;
+  testing::ServerProcess sim_;
   int server_port_ = 0;
   int sim_port_ = 0;
   std::unique_ptr<server::Store> store_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/integration/vendor_stack.h"
+#include "tests/marketsim/marketsim_process.h"
 
 namespace licagent {
 namespace {
@@ -29,10 +30,7 @@ using nlohmann::json;
 
 const std::string kPki = LICAGENT_TEST_PKI_DIR;
 const std::string kMarketProduct = "OFFI-LICAGENT-E2E";  // the marketplace's product id
-const std::string kAccessKey = "AK-E2E-VENDOR";
-const std::string kSecretKey = "SK-E2E-0123456789abcdefghij";
 const std::string kCallbackKey = "callback-key-e2e-0123456789";
-const std::string kAdminToken = "admin-token-e2e-0123456789";
 
 // yyyyMMddHHmmss (the marketplace's format, UTC) and the license's ISO form of `t`.
 std::string MarketTime(std::time_t t) {
@@ -51,62 +49,6 @@ std::string IsoTime(std::time_t t) {
 }
 std::time_t DaysFromNow(int days) { return std::time(nullptr) / 60 * 60 + days * 86400; }
 
-// licagent-marketsim, firing its callbacks at `vendor_port`, driven through its admin API.
-class Market {
- public:
-  Market(const fs::path& dir, int vendor_port) : dir_(dir) {
-    const json config = {
-        {"listen", "127.0.0.1:0"},
-        {"tls", {{"certificate", kPki + "/server.crt"}, {"private_key", kPki + "/server.key"}}},
-        {"state_file", "market-state.json"},
-        {"access_log", "market-access.log"},
-        {"threads", 2},
-        {"admin_token", kAdminToken},
-        {"credentials", {{{"access_key", kAccessKey}, {"secret_key", kSecretKey}}}},
-        {"vendor",
-         {{"url", "https://127.0.0.1:" + std::to_string(vendor_port) + "/koogallery/callback"},
-          {"key", kCallbackKey},
-          {"ca_bundle", kPki + "/ca.crt"},
-          {"timeout_ms", 5000}}},
-        // The marketplace's schedules, 60 retries included, but milliseconds apart.
-        {"retry",
-         {{"license_code", {{"retries", 60}, {"interval_ms", 20}}},
-          {"instance", {{"retries", 3}, {"interval_ms", 20}}},
-          {"legacy_other", {{"retries", 1}, {"interval_ms", 20}}}}}};
-    WriteAll(dir_ / "market.json", config.dump(2));
-    process_.Start({LICAGENT_MARKETSIM_BIN, "--config", (dir_ / "market.json").string()}, dir_,
-                   "market");
-  }
-
-  // An admin call; the answer's JSON. Fails the test on a transport error or non-2xx status.
-  json Admin(const std::string& path, const json& body = json::object()) {
-    const fs::path file = dir_ / "admin-body.json";
-    WriteAll(file, body.dump());
-    const std::string out =
-        Run({"curl", "-sS", "--fail-with-body", "--max-time", "130", "--cacert", kPki + "/ca.crt",
-             "-H", "Authorization: Bearer " + kAdminToken, "-H", "Content-Type: application/json",
-             "--data-binary", "@" + file.string(), Host() + "/admin/" + path});
-    return json::parse(out);
-  }
-
-  // Buys a code: `amount` seats, expiring at `expires`.
-  std::string Buy(int amount, std::time_t expires) {
-    const json answer = Admin(
-        "codes",
-        {{"product_id", kMarketProduct}, {"amount", amount}, {"expire_time", MarketTime(expires)}});
-    const json& code =
-        answer.contains("code") && answer["code"].is_object() ? answer["code"] : answer;
-    return code.at("code").get<std::string>();
-  }
-
-  std::string Host() const { return "https://127.0.0.1:" + std::to_string(process_.port()); }
-  std::string HostPort() const { return "127.0.0.1:" + std::to_string(process_.port()); }
-
- private:
-  fs::path dir_;
-  ServerProcess process_;
-};
-
 // The result codes of every attempt of every delivery in a marketsim answer.
 std::vector<std::vector<std::string>> ResultCodes(const json& answer) {
   std::vector<std::vector<std::string>> out;
@@ -118,34 +60,30 @@ std::vector<std::vector<std::string>> ResultCodes(const json& answer) {
   return out;
 }
 
-// The vendor with KooGallery configured against `market`, listening on `port`.
-void ConfigureKooGallery(Vendor& vendor, const Market& market, int port) {
-  WriteAll(vendor.dir() / "koogallery-sk", kSecretKey + "\n");
-  WriteAll(vendor.dir() / "callback-key", kCallbackKey + "\n");
-  fs::permissions(vendor.dir() / "koogallery-sk", fs::perms::owner_read | fs::perms::owner_write);
-  fs::permissions(vendor.dir() / "callback-key", fs::perms::owner_read | fs::perms::owner_write);
-  json& c = vendor.config();
-  c["listen"] = "127.0.0.1:" + std::to_string(port);
-  c["products"][0]["seats"] = 1;
-  c["koogallery"] = {
-      {"open_api",
-       {{"access_key", kAccessKey},
-        {"secret_key_file", "koogallery-sk"},
-        {"hosts", {market.HostPort()}},
-        {"ca_bundle", kPki + "/ca.crt"},
-        {"timeout_seconds", 5}}},
-      {"callback", {{"path", "/koogallery/callback"}, {"access_key_file", "callback-key"}}},
-      {"products", {{kMarketProduct, vendor.product()}}}};
-}
-
 // Three processes: the vendor's server on a port chosen first (the simulator must know where to
 // call back), the simulator, then the server configured with the simulator's address.
 struct Stack {
   Stack() : vendor(LICAGENT_PRODUCT_ID_FOR_TESTS) {
     const int port = FreeLoopbackPort();
-    market = std::make_unique<Market>(vendor.dir(), port);
-    ConfigureKooGallery(vendor, *market, port);
+    market = std::make_unique<testing::Marketsim>(port, kCallbackKey);
+    vendor.config()["listen"] = "127.0.0.1:" + std::to_string(port);
+    vendor.EnableKooGallery("127.0.0.1:" + std::to_string(market->port()), kMarketProduct, 24,
+                            testing::kMarketsimAk, testing::kMarketsimSk);
+    vendor.EnableKooGalleryCallbacks(kCallbackKey);
     vendor.Start();
+  }
+
+  // An admin call to the simulator (POST with a body, GET without).
+  json Market(const std::string& path, const json& body = json::object(), int expect = 200) {
+    return market->Admin("/admin/" + path, body, expect);
+  }
+  // Buys a code: `amount` seats, expiring at `expires`.
+  std::string Buy(int amount, std::time_t expires) {
+    const json created = Market(
+        "codes",
+        {{"product_id", kMarketProduct}, {"amount", amount}, {"expire_time", MarketTime(expires)}},
+        201);
+    return created.at("code").get<std::string>();
   }
 
   // The licagent CLI as the customer runs it, with its state, trust and server set by the
@@ -181,7 +119,7 @@ struct Stack {
   }
 
   Vendor vendor;
-  std::unique_ptr<Market> market;
+  std::unique_ptr<testing::Marketsim> market;
 };
 
 std::string RemoteCode(const Ran& ran) {
@@ -194,7 +132,7 @@ TEST_CASE("A KooGallery code from purchase to release, through the CLI",
           "[e2e][koogallery][lifecycle]") {
   Stack stack;
   const std::time_t bought_until = DaysFromNow(30);
-  const std::string code = stack.market->Buy(2, bought_until);
+  const std::string code = stack.Buy(2, bought_until);
 
   // Before the buyer claims it, the marketplace refuses its activation.
   const Ran early = stack.Agent({"activate", "--code", code, "--json"});
@@ -203,7 +141,7 @@ TEST_CASE("A KooGallery code from purchase to release, through the CLI",
   CHECK(RemoteCode(early) == "code_not_claimed");
   CHECK(stack.Check().first == 10);  // still no license
 
-  stack.market->Admin("codes/" + code + "/claim");
+  stack.Market("codes/" + code + "/claim");
   const Ran activated = stack.Agent({"activate", "--code", code});
   INFO(activated.out << activated.err);
   REQUIRE(activated.exit_code == 0);
@@ -212,24 +150,24 @@ TEST_CASE("A KooGallery code from purchase to release, through the CLI",
 
   // Renewal in the marketplace: its callback moves the expiry, the next refresh brings it.
   const std::time_t renewed_until = DaysFromNow(400);
-  const json renewed = stack.market->Admin(
+  const json renewed = stack.Market(
       "codes/" + code + "/renew", {{"expire_time", MarketTime(renewed_until)}, {"wait_ms", 20000}});
   CHECK(ResultCodes(renewed) == std::vector<std::vector<std::string>>{{"000000"}});
   stack.Refresh();
   CHECK(stack.Check() == std::pair<int, std::string>{0, IsoTime(renewed_until)});
 
   // Frozen: the refresh brings a signed frozen license and the check fails as frozen (13).
-  const json frozen = stack.market->Admin("codes/" + code + "/freeze", {{"wait_ms", 20000}});
+  const json frozen = stack.Market("codes/" + code + "/freeze", {{"wait_ms", 20000}});
   CHECK(ResultCodes(frozen) == std::vector<std::vector<std::string>>{{"000000"}});
   stack.Refresh();
   CHECK(stack.Check().first == 13);
 
-  const json unfrozen = stack.market->Admin("codes/" + code + "/unfreeze", {{"wait_ms", 20000}});
+  const json unfrozen = stack.Market("codes/" + code + "/unfreeze", {{"wait_ms", 20000}});
   CHECK(ResultCodes(unfrozen) == std::vector<std::vector<std::string>>{{"000000"}});
   stack.Refresh();
   CHECK(stack.Check().first == 0);
 
-  const json released = stack.market->Admin("codes/" + code + "/release", {{"wait_ms", 20000}});
+  const json released = stack.Market("codes/" + code + "/release", {{"wait_ms", 20000}});
   CHECK(ResultCodes(released) == std::vector<std::vector<std::string>>{{"000000"}});
   stack.Refresh();
   CHECK(stack.Check().first == 13);
@@ -240,37 +178,11 @@ TEST_CASE("A KooGallery code from purchase to release, through the CLI",
   CHECK(refused.error().remote_code == "credential_released");
 }
 
-TEST_CASE("A code's seats are its amount", "[e2e][koogallery][seats]") {
-  Stack stack;
-  const std::string code = stack.market->Buy(2, DaysFromNow(30));
-  stack.market->Admin("codes/" + code + "/claim");
-  Machine first(41, stack.vendor), second(42, stack.vendor), third(43, stack.vendor);
-  auto a = ActivateWith(first.platform, first.config, stack.vendor.Online(), code, {});
-  INFO((a ? "" : a.error().message));
-  REQUIRE(a);
-  CHECK(a->seats == 2);
-  CHECK(a->seats_used == 1);
-  // The second machine takes the second seat without a second marketplace activation (an
-  // activated code cannot be activated again there).
-  auto b = ActivateWith(second.platform, second.config, stack.vendor.Online(), code, {});
-  INFO((b ? "" : b.error().message));
-  REQUIRE(b);
-  CHECK(b->seats_used == 2);
-  auto c = ActivateWith(third.platform, third.config, stack.vendor.Online(), code, {});
-  REQUIRE_FALSE(c);
-  CHECK(c.error().remote_code == "seat_limit");
-  CHECK(third.Check().verdict == Verdict::kNoLicense);
-  // The same machine again reuses its seat.
-  auto again = ActivateWith(first.platform, first.config, stack.vendor.Online(), code, {});
-  REQUIRE(again);
-  CHECK(again->check.license->license_id == a->check.license->license_id);
-}
-
 TEST_CASE("Forged, stale, replayed and retried callbacks", "[e2e][koogallery][callbacks]") {
   Stack stack;
   const std::time_t bought_until = DaysFromNow(30);
-  const std::string code = stack.market->Buy(1, bought_until);
-  stack.market->Admin("codes/" + code + "/claim");
+  const std::string code = stack.Buy(1, bought_until);
+  stack.Market("codes/" + code + "/claim");
   Machine m(51, stack.vendor);
   REQUIRE(ActivateWith(m.platform, m.config, stack.vendor.Online(), code, {}));
   const auto expiry_after_refresh = [&] {
@@ -290,9 +202,9 @@ TEST_CASE("Forged, stale, replayed and retried callbacks", "[e2e][koogallery][ca
                 {"testFlag", "0"}};
   };
   const auto fire = [&](const json& fields, const json& extra) {
-    json body = {{"fields", fields}, {"retries", 0}, {"wait_ms", 60000}};
+    json body = {{"fields", fields}, {"retries", 0}, {"wait_ms", 25000}};
     body.update(extra);
-    return stack.market->Admin("callbacks", body);
+    return stack.Market("callbacks", body);
   };
 
   // A bad signature and a stale timestamp: 000001, and nothing changes.

@@ -130,6 +130,34 @@ class Vendor {
     return {j.at("id").get<std::string>(), j.at("key").get<std::string>()};
   }
 
+  // Adds the koogallery section: the open API at `market_host` (the simulator, trusted through
+  // the test CA) with the simulator's AK/SK (`access_key`, `secret_key`), its product
+  // `market_product` sold as this vendor's product.
+  void EnableKooGallery(const std::string& market_host, const std::string& market_product,
+                        int query_interval_hours, const std::string& access_key,
+                        const std::string& secret_key) {
+    WriteAll(dir_ / "market.sk", secret_key + "\n");
+    fs::permissions(dir_ / "market.sk", fs::perms::owner_read | fs::perms::owner_write);
+    config_["koogallery"]["open_api"] = {
+        {"access_key", access_key},
+        {"secret_key_file", "market.sk"},
+        {"hosts", {market_host}},
+        {"ca_bundle", (fs::path(LICAGENT_TEST_PKI_DIR) / "ca.crt").string()},
+        {"timeout_seconds", 5},
+        {"query_interval_hours", query_interval_hours}};
+    config_["koogallery"]["products"] = {{market_product, product_}};
+    SaveConfig();
+  }
+  // Adds the callback endpoint at /koogallery/callback, verified with `key`.
+  void EnableKooGalleryCallbacks(const std::string& key) {
+    WriteAll(dir_ / "callback.key", key + "\n");
+    fs::permissions(dir_ / "callback.key", fs::perms::owner_read | fs::perms::owner_write);
+    config_["koogallery"]["callback"] = {{"path", "/koogallery/callback"},
+                                         {"access_key_file", "callback.key"}};
+    SaveConfig();
+  }
+  std::string ServerErrors() const { return ReadAll(process_.stderr_file()); }
+
   // The seats and credentials of the store, as `seat list --json` / `credential list --json`.
   json Seats() const { return json::parse(Run(Admin({"seat", "list", "--json"}))); }
   json Credentials() const { return json::parse(Run(Admin({"credential", "list", "--json"}))); }

@@ -2,8 +2,13 @@
 // certificates): open-API calls signed with the signing library's signer, admin calls, and the
 // callbacks it fires at a fake vendor (an in-test cpp-httplib HTTPS server) that checks them
 // with the signing library's verifiers and can be told to fail. Every wait is bounded.
+#include "tests/marketsim/marketsim_process.h"
+
 #include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,9 +25,9 @@
 #include "server/koogallery/open_api.h"
 #include "server/koogallery/signing.h"
 #include "tests/catch.h"
-#include "tests/integration/server_process.h"
 
 using namespace licagent;
+using licagent::testing::Marketsim;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -30,7 +35,6 @@ namespace {
 
 const std::string kPki = LICAGENT_TEST_PKI_DIR;
 const std::string kCallbackKey = "vendor-callback-key-0123456789";
-const std::string kAdminToken = "admin-token-0123456789abcdef";
 const std::string kActivate = "/api/mkp-openapi-public/global/v1/license/activate";
 const std::string kHeartbeat = "/api/mkp-openapi-public/global/v1/license/heartbeat";
 
@@ -125,98 +129,6 @@ class FakeVendor {
   std::vector<Received> received_;
 };
 
-// licagent-marketsim in a temporary folder, stopped with SIGTERM at the end.
-class Marketsim {
- public:
-  explicit Marketsim(int vendor_port) {
-    std::string tmpl = (fs::temp_directory_path() / "licagent-marketsim-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-    const json config = {
-        {"listen", "127.0.0.1:0"},
-        {"tls", {{"certificate", kPki + "/server.crt"}, {"private_key", kPki + "/server.key"}}},
-        {"state_file", "state.json"},
-        {"access_log", "access.log"},
-        {"threads", 2},
-        {"admin_token", kAdminToken},
-        {"credentials", {{{"access_key", "AK-TEST"}, {"secret_key", "SK-TEST-0123456789"}}}},
-        {"vendor",
-         {{"url", "https://127.0.0.1:" + std::to_string(vendor_port) + "/koogallery/callback"},
-          {"key", kCallbackKey},
-          {"ca_bundle", kPki + "/ca.crt"},
-          {"timeout_ms", 2000}}},
-        {"retry",
-         {{"license_code", {{"retries", 3}, {"interval_ms", 50}}},
-          {"legacy_other", {{"retries", 1}, {"interval_ms", 50}}},
-          {"legacy_get_license", {{"retries", 2}, {"interval_ms", 50}}}}}};
-    std::ofstream(dir_ / "marketsim.json") << config.dump(1);
-    Start();
-  }
-  ~Marketsim() {
-    Stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  void Start() {
-    process_.Start({LICAGENT_MARKETSIM_BIN, "--config", (dir_ / "marketsim.json").string()}, dir_,
-                   "marketsim");
-  }
-  // SIGTERM, then a bounded wait for a clean exit (checked).
-  void Stop() { process_.Stop(); }
-
-  std::unique_ptr<httplib::SSLClient> Client() const {
-    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port());
-    c->set_ca_cert_path((kPki + "/ca.crt").c_str());
-    c->enable_server_certificate_verification(true);
-    c->set_connection_timeout(5, 0);
-    c->set_read_timeout(30, 0);
-    return c;
-  }
-
-  json Admin(const std::string& path, const json& body = nullptr, int expect = 200) {
-    auto c = Client();
-    c->set_bearer_token_auth(kAdminToken.c_str());
-    auto res = body.is_null() ? c->Get(path.c_str())
-                              : c->Post(path.c_str(), body.dump(), "application/json");
-    REQUIRE(res);
-    CHECK(res->status == expect);
-    return json::parse(res->body);
-  }
-
-  // An open-API call signed with the signing library, as the vendor server makes it.
-  json Api(const std::string& path, const json& body) {
-    const std::string text = body.dump();
-    koogallery::ApiSignInput in;
-    in.method = "POST";
-    const std::string url = "https://127.0.0.1:" + std::to_string(port()) + path;
-    in.url = url;
-    in.headers.emplace("Content-Type", "application/json");
-    in.body = text;
-    const std::string date = koogallery::FormatSdkDate(std::chrono::system_clock::now());
-    in.sdk_date = date;
-    in.access_key = "AK-TEST";
-    in.secret_key = "SK-TEST-0123456789";
-    auto sig = koogallery::SignApiRequest(in);
-    REQUIRE(sig);
-    httplib::Headers headers;
-    for (const auto& [n, v] : sig->headers) {
-      if (n != "Content-Type") headers.emplace(n, v);
-    }
-    auto c = Client();
-    auto res = c->Post(path.c_str(), headers, text, "application/json");
-    REQUIRE(res);
-    return json::parse(res->body);
-  }
-
-  const fs::path& dir() const { return dir_; }
-  int port() const { return process_.port(); }
-
- private:
-  fs::path dir_;
-  testing::ServerProcess process_;
-};
-
 // The vendor server's open-API client (server/koogallery/open_api.h) talking to the simulator:
 // the two sides of the protocol written independently, held against each other.
 class SimTransport : public koogallery::Transport {
@@ -250,7 +162,7 @@ void RequireDelivered(const json& deliveries) {
 TEST_CASE("marketsim: a code's lifecycle, with verified callbacks at the vendor",
           "[marketsim][process]") {
   FakeVendor vendor;
-  Marketsim sim(vendor.port());
+  Marketsim sim(vendor.port(), kCallbackKey);
   const json created = sim.Admin(
       "/admin/codes", {{"product_id", "licagent-demo"}, {"amount", 2}, {"valid_days", 30}}, 201);
   const std::string code = created["code"];
@@ -308,7 +220,7 @@ TEST_CASE("marketsim: a code's lifecycle, with verified callbacks at the vendor"
 TEST_CASE("marketsim: failed callbacks are retried on the (scaled) schedule, then dropped",
           "[marketsim][process]") {
   FakeVendor vendor;
-  Marketsim sim(vendor.port());
+  Marketsim sim(vendor.port(), kCallbackKey);
   const json fields = {{"activity", "updateLicenseCodeStatus"},
                        {"license", "PLRETRY"},
                        {"status", "FREEZE"},
@@ -332,7 +244,7 @@ TEST_CASE("marketsim: failed callbacks are retried on the (scaled) schedule, the
 
 TEST_CASE("marketsim: repeated, tampered, replayed and legacy callbacks", "[marketsim][process]") {
   FakeVendor vendor;
-  Marketsim sim(vendor.port());
+  Marketsim sim(vendor.port(), kCallbackKey);
   const json fields = {
       {"activity", "refreshLicenseCode"}, {"scene", "RENEWAL"},  {"orderId", "CS1"},
       {"orderLineId", "CS1-000001"},      {"license", "PLSAME"}, {"expireTime", "20991231235959"}};
@@ -404,7 +316,7 @@ TEST_CASE("marketsim: the vendor's open-API client understands every answer",
           "[marketsim][process]") {
   using koogallery::MarketOutcome;
   FakeVendor vendor;
-  Marketsim sim(vendor.port());
+  Marketsim sim(vendor.port(), kCallbackKey);
   SimTransport transport(sim);
   koogallery::OpenApiConfig config;
   config.access_key = "AK-TEST";
