@@ -346,8 +346,9 @@ Result<LicenseEnvelope> ParseArmoredLicense(std::string_view text) {
 }
 
 Result<License> VerifyLicense(std::string_view text, const std::vector<PublicKey>& trusted) {
-  if (!crypto::Ready())
+  if (!crypto::Ready()) {
     return Error{ErrorCode::kInternal, "the crypto library failed to initialise"};
+  }
   auto envelope = ParseArmoredLicense(text);
   if (!envelope) return envelope.error();
   const auto key = std::find_if(trusted.begin(), trusted.end(),
