@@ -3,6 +3,7 @@
 #include <gcrypt.h>
 #include <gpg-error.h>
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -33,6 +34,26 @@ struct GcryptBits {
   }
 };
 
+// RFC 8032 §5.1.7: S must be below the group order L. libsodium checks this; libgcrypt 1.10
+// does not, and would accept S + L, a second encoding of a valid signature. L comes from
+// libgcrypt's own Ed25519 curve parameters ("n"); S is little-endian, MPIs read big-endian.
+bool CanonicalS(const std::uint8_t* s_little_endian, std::size_t size) {
+  gcry_ctx_t curve = nullptr;
+  if (gcry_mpi_ec_new(&curve, nullptr, "Ed25519") != 0) return false;
+  gcry_mpi_t order = gcry_mpi_ec_get_mpi("n", curve, 1);
+  gcry_ctx_release(curve);
+  if (order == nullptr) return false;
+  std::array<std::uint8_t, kEd25519SignatureBytes / 2> big_endian{};
+  std::reverse_copy(s_little_endian, s_little_endian + size, big_endian.begin());
+  gcry_mpi_t s = nullptr;
+  const bool scanned =
+      gcry_mpi_scan(&s, GCRYMPI_FMT_USG, big_endian.data(), big_endian.size(), nullptr) == 0;
+  const bool below = scanned && gcry_mpi_cmp(s, order) < 0;
+  gcry_mpi_release(s);
+  gcry_mpi_release(order);
+  return below;
+}
+
 }  // namespace
 
 bool Ready() {
@@ -50,10 +71,11 @@ bool Ready() {
 bool VerifyEd25519(const std::array<std::uint8_t, kEd25519SignatureBytes>& signature,
                    std::string_view message,
                    const std::array<std::uint8_t, kEd25519PublicKeyBytes>& public_key) {
+  constexpr int kHalf = kEd25519SignatureBytes / 2;  // R and S
+  if (!CanonicalS(signature.data() + kHalf, kHalf)) return false;
   Sexp key;
   Sexp sig;
   Sexp data;
-  constexpr int kHalf = kEd25519SignatureBytes / 2;  // R and S
   if (gcry_sexp_build(&key.value, nullptr, "(public-key(ecc(curve Ed25519)(flags eddsa)(q %b)))",
                       static_cast<int>(public_key.size()), public_key.data()) != 0 ||
       gcry_sexp_build(&sig.value, nullptr, "(sig-val(eddsa(r %b)(s %b)))", kHalf, signature.data(),
