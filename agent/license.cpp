@@ -2,8 +2,6 @@
 // verification (docs/license-format.md). Fail closed: anything unexpected is an error.
 #include "licagent/license.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -11,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/sodium.h"
+#include "agent/crypto.h"
 #include "agent/strict_json.h"
 
 namespace licagent {
@@ -41,22 +39,14 @@ bool ValidKeyId(std::string_view id) {
 }
 
 std::string Base64(const std::uint8_t* data, std::size_t size) {
-  std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // the encoder's NUL terminator
-  return out;
+  return crypto::Base64Encode(data, size);
 }
 
 // Canonical standard base64 with padding: decodes, and re-encodes to exactly the same text.
 Result<std::string> Unbase64(std::string_view text, std::string_view what) {
-  std::string out(text.size() / 4 * 3 + 3, '\0');
-  std::size_t size = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &size, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return Corrupt(std::string(what) + " is not valid base64");
-  }
-  out.resize(size);
+  auto decoded = crypto::Base64Decode(text);
+  if (!decoded) return Corrupt(std::string(what) + " is not valid base64");
+  std::string out = std::move(*decoded);
   if (Base64(reinterpret_cast<const std::uint8_t*>(out.data()), out.size()) != text) {
     return Corrupt(std::string(what) + " is not canonical base64");
   }
@@ -356,7 +346,9 @@ Result<LicenseEnvelope> ParseArmoredLicense(std::string_view text) {
 }
 
 Result<License> VerifyLicense(std::string_view text, const std::vector<PublicKey>& trusted) {
-  if (!SodiumReady()) return Error{ErrorCode::kInternal, "libsodium failed to initialise"};
+  if (!crypto::Ready()) {
+    return Error{ErrorCode::kInternal, "the crypto library failed to initialise"};
+  }
   auto envelope = ParseArmoredLicense(text);
   if (!envelope) return envelope.error();
   const auto key = std::find_if(trusted.begin(), trusted.end(),
@@ -366,9 +358,7 @@ Result<License> VerifyLicense(std::string_view text, const std::vector<PublicKey
                                                "', which this product does not trust"};
   }
   const std::string message = SignedMessage(envelope->key_id, envelope->payload);
-  if (crypto_sign_verify_detached(envelope->signature.data(),
-                                  reinterpret_cast<const unsigned char*>(message.data()),
-                                  message.size(), key->bytes.data()) != 0) {
+  if (!crypto::VerifyEd25519(envelope->signature, message, key->bytes)) {
     return Error{ErrorCode::kBadSignature,
                  "the license signature does not verify: the file was altered or is not from "
                  "this vendor"};

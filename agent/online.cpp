@@ -2,19 +2,17 @@
 // refresh (docs/activation.md), on top of the protocol (docs/protocol.md) and the cache.
 #include "licagent/online.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
 
 #include "agent/check_internal.h"
+#include "agent/crypto.h"
 #include "agent/http_client.h"
 #include "agent/identity_internal.h"
 #include "agent/license_store.h"
 #include "agent/online_internal.h"
-#include "agent/sodium.h"
 #include "licagent/protocol.h"
 #include "licagent_build_config.h"
 
@@ -172,13 +170,13 @@ Result<Accepted> SeatCall(platform::Platform& p, const CheckConfig& check_config
                 Expected{&check_config, &prepared->nonce, &request.license_id, &prepared->machine});
 }
 
-// Uniform in [0, bound] from libsodium's CSPRNG (backoff jitter need not be secret, but this
-// way there is one source of randomness).
+// Uniform in [0, bound] from the crypto library's CSPRNG (backoff jitter need not be secret, but
+// this way there is one source of randomness).
 std::int64_t RandomBelow(std::int64_t bound) {
   if (bound <= 0) return 0;
-  if (!SodiumReady()) return bound / 2;
+  if (!crypto::Ready()) return bound / 2;
   const auto upper = static_cast<std::uint32_t>(std::min<std::int64_t>(bound, 0x7FFFFFFF));
-  return static_cast<std::int64_t>(randombytes_uniform(upper + 1));
+  return static_cast<std::int64_t>(crypto::RandomUniform(upper + 1));
 }
 
 }  // namespace
@@ -267,8 +265,8 @@ Result<OnlineResult> ActivateWith(platform::Platform& p, const CheckConfig& chec
   request.agent_version = LICAGENT_VERSION;
   std::string body = protocol::Serialize(request);
   auto response = Exchange(online, "/v1/activate", body, progress);
-  sodium_memzero(body.data(), body.size());
-  sodium_memzero(request.credential.data(), request.credential.size());
+  crypto::SecureWipe(body.data(), body.size());
+  crypto::SecureWipe(request.credential.data(), request.credential.size());
   if (!response) return response.error();
   auto accepted = Accept(Url(online, "/v1/activate"), *response,
                          Expected{&check_config, &prepared->nonce, nullptr, &prepared->machine});

@@ -2,12 +2,10 @@
 // the same strict way on both sides.
 #include "licagent/protocol.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <string>
 
-#include "agent/sodium.h"
+#include "agent/crypto.h"
 #include "agent/strict_json.h"
 
 namespace licagent::protocol {
@@ -165,13 +163,10 @@ Fingerprint FingerprintOf(const Machine& machine) {
 }
 
 Result<std::string> NewNonce() {
-  if (!SodiumReady()) return Error{ErrorCode::kInternal, "no randomness for a request nonce"};
-  unsigned char bytes[kNonceLength / 2];
-  randombytes_buf(bytes, sizeof bytes);
-  std::string hex(kNonceLength + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), bytes, sizeof bytes);
-  hex.pop_back();  // the encoder's NUL terminator
-  return hex;
+  if (!crypto::Ready()) return Error{ErrorCode::kInternal, "no randomness for a request nonce"};
+  std::uint8_t bytes[kNonceLength / 2];
+  crypto::RandomBytes(bytes, sizeof bytes);
+  return crypto::Hex(bytes, sizeof bytes);
 }
 
 bool ValidNonce(std::string_view nonce) {

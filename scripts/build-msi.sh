@@ -12,7 +12,8 @@
 #   --server-url URL     default of the LICAGENT_SERVER_URL property (https://..., may be empty)
 #   --version X.Y.Z      default: the project version in CMakeLists.txt
 #   --notice FILE        the notice/license text installed as doc\NOTICE.txt
-# The `msi` target of the mingw build calls this with the LICAGENT_MSI_* cache variables.
+# The `msi` target calls this with the LICAGENT_MSI_* cache variables; in the mingw build --cli
+# defaults to the cross-built licagent.exe, stripped.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 
-[ -n "$cli" ] || die "--cli PATH/licagent.exe is required (a native Windows build of the CLI)"
+[ -n "$cli" ] || die "--cli PATH/licagent.exe is required (the mingw build's, or a native Windows build)"
 [ -n "$out" ] || die "--out FILE.msi is required"
 [ -f "$cli" ] || die "$cli: no such file"
 [ -z "$curl_dll" ] || [ -f "$curl_dll" ] || die "$curl_dll: no such file"

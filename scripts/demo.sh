@@ -125,7 +125,7 @@ start_server
 
 step "marketplace: a customer buys licagent-demo on KooGallery (2 seats, 30 days), claims the code"
 code=$(market_admin codes '{"product_id":"OFFI-LICAGENT-DEMO","amount":2,"valid_days":30}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["code"]["code"])')
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 echo "authorization code: $code"
 market_admin "codes/$code/claim" >/dev/null
 

@@ -8,7 +8,8 @@ set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config libssl-dev libhwloc-dev nlohmann-json3-dev
             libcurl4-openssl-dev libcli11-dev libsodium-dev libsqlite3-dev libcpp-httplib-dev)
 test_pkgs=("${build_pkgs[@]}" catch2 python3 clang clang-format libclang-rt-14-dev
-           libbenchmark-dev hyperfine g++-mingw-w64-x86-64-posix wine wine64 wixl msitools
+           libbenchmark-dev hyperfine g++-mingw-w64-x86-64-posix libgcrypt-mingw-w64-dev
+           libgpg-error-mingw-w64-dev wine wine64 wixl msitools
            shellcheck lintian rpm)
 bench_pkgs=("${test_pkgs[@]}" wrk sqlite3 time)
 

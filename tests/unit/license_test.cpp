@@ -2,6 +2,7 @@
 // Independent vectors in tests/data/licenses/ were signed by the openssl CLI (make-vectors.sh).
 #include "licagent/license.h"
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -208,6 +209,30 @@ TEST_CASE("Wrong keys, unknown key ids and key rotation", "[license]") {
   REQUIRE_FALSE(forged);
   CHECK(forged.error().code == ErrorCode::kBadSignature);
   CHECK_FALSE(VerifyLicense(old_license, {}));
+}
+
+TEST_CASE("A signature whose S is not reduced (S + L) is rejected", "[license]") {
+  const TestSigner signer("vendor-1");
+  const std::string text = signer.Sign(FullPayload("vendor-1"));
+  REQUIRE(VerifyLicense(text, {signer.Public()}));
+  auto envelope = ParseArmoredLicense(text);
+  REQUIRE(envelope);
+  // L, the order of the Ed25519 group, little-endian (RFC 8032 §5.1). S < L < 2^253, so S + L
+  // still fits the 32 bytes: the same signature, encoded a second way.
+  constexpr std::uint8_t kOrder[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+                                       0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+                                       0,    0,    0,    0,    0,    0,    0,    0,
+                                       0,    0,    0,    0,    0,    0,    0,    0x10};
+  unsigned carry = 0;
+  for (std::size_t i = 0; i < 32; ++i) {
+    const unsigned sum = envelope->signature[32 + i] + kOrder[i] + carry;
+    envelope->signature[32 + i] = static_cast<std::uint8_t>(sum);
+    carry = sum >> 8;
+  }
+  REQUIRE(carry == 0);
+  auto verified = VerifyLicense(ArmorLicense(*envelope), {signer.Public()});
+  REQUIRE_FALSE(verified);
+  CHECK(verified.error().code == ErrorCode::kBadSignature);
 }
 
 TEST_CASE("The payload's key id must be the envelope's", "[license]") {

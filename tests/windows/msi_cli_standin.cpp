@@ -1,6 +1,6 @@
-// Test double for licagent.exe inside the MSI test (tests/windows/msi_test.sh): the real
-// Windows CLI cannot be cross-built here (docs/windows.md, "The MSI"). It appends its command
-// line, one argument per line, to activation-calls.txt beside itself, so the test can check
+// Test double for licagent.exe inside the MSI test (tests/windows/msi_test.sh), for the
+// activation cases the real CLI cannot show without a server. It appends its command line, one
+// argument per line, to activation-calls.txt beside itself, so the test can check
 // what the installer's custom actions ran, and fails (exit 75, like a network failure) when an
 // argument is "FAIL", so the test can check that a failed activation never fails the install.
 #include <windows.h>

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # ctest windows:msi: builds the MSI with scripts/build-msi.sh around the licagent.exe test double
 # (msi_cli_standin.cpp records its arguments), inspects it with msiinfo, then installs,
-# re-installs with a failing activation and uninstalls it with Wine's msiexec
-# (docs/windows.md, "The MSI"). Usage: msi_test.sh STANDIN_EXE WORK_DIR
+# re-installs with a failing activation and uninstalls it with Wine's msiexec; then builds one
+# around the real cross-built licagent.exe, installs it, runs the installed CLI and uninstalls it
+# (docs/windows.md, "The MSI"). Usage: msi_test.sh STANDIN_EXE WORK_DIR LICAGENT_EXE
 # Wine's environment (WINEPREFIX, a running wineserver) comes from scripts/ci-windows.sh.
 set -euo pipefail
 standin=$1
 work=$2
+real_cli=$3
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 rm -rf "$work"
 mkdir -p "$work"
@@ -80,3 +82,24 @@ msiexec /x "$w_msi" LICAGENT_DEACTIVATE=1 || fail "uninstall exited $?"
 rm -rf "$dir"
 trap - EXIT
 echo "windows:msi: install with a code, with a failing key, and uninstall under Wine as expected"
+
+# The real CLI (stripped like the `msi` target does): in the File table, installed, and running.
+x86_64-w64-mingw32-strip -o "$work/licagent.exe" "$real_cli" || fail "cannot strip $real_cli"
+msi="$work/licagent-real.msi"
+bash "$root/scripts/build-msi.sh" --cli "$work/licagent.exe" --out "$msi" \
+  --product-name "Licagent Test" --manufacturer "Example Vendor" \
+  --upgrade-code 0E7D5C1A-6B5E-4E47-9C1B-2B9F0D4A7E31 --product-id example-product \
+  2> >(grep -v GLib-GObject-WARNING >&2)
+row File "^LicagentExe	Cli	licagent\\.exe	$(stat -c %s "$work/licagent.exe")	"
+w_msi="$(winepath -w "$msi")"
+trap 'timeout 120 wine msiexec /x "$(winepath -w "$msi")" /qn </dev/null >/dev/null 2>&1 || true' EXIT
+msiexec /i "$w_msi" || fail "install of the real CLI exited $?"
+cmp -s "$dir/licagent.exe" "$work/licagent.exe" || fail "the installed licagent.exe is not the real CLI"
+version=$(timeout 120 wine "$dir/licagent.exe" --version </dev/null | tr -d '\r') ||
+  fail "the installed licagent.exe --version exited $?"
+[[ "$version" =~ ^licagent\ [0-9.]+\ \(product\ .+\)$ ]] || fail "installed --version: $version"
+msiexec /x "$w_msi" || fail "uninstall of the real CLI exited $?"
+[ ! -e "$dir/licagent.exe" ] || fail "licagent.exe left after uninstall"
+rm -rf "$dir"
+trap - EXIT
+echo "windows:msi: the real licagent.exe packaged, installed (--version: $version) and removed"
