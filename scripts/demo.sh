@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
 demo=$PWD/build-release/demo
-rm -rf "$demo/state" "$demo/server"
+rm -rf "$demo/state" "$demo/server" "$demo/market"
 mkdir -p "$demo/server"
 agent=build-release/agent/cli/licagent
 vendor=build-release/server/licagent-vendor
@@ -66,7 +66,6 @@ cat >"$demo/market/market.json" <<JSON
             "key": "demo-callback-key-0123456789", "ca_bundle": "$demo/pki/ca.crt"},
  "retry": {"license_code": {"retries": 3, "interval_ms": 500}}}
 JSON
-rm -f "$demo/market/market-state.json"
 market_pid=
 "$market" --config "$demo/market/market.json" serve --port-file "$demo/market/port" \
   2>>"$demo/market/market.err" &
