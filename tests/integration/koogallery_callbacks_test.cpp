@@ -3,158 +3,61 @@
 // URL; the server's SQLite store shows the effect. The authorization-code credential is put into
 // the server's store directly (the activation path makes it in production). Every wait is
 // bounded: the simulator's wait_ms and the process start/stop loops.
-#include <httplib.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "licagent/identity.h"
 #include "licagent/license.h"
 #include "server/activation/sqlite_store.h"
-#include "server/koogallery/signing.h"
-#include "server/vendor/signer.h"
 #include "tests/catch.h"
-#include "tests/integration/server_process.h"
+#include "tests/integration/vendor_stack.h"
+#include "tests/marketsim/marketsim_process.h"
 
 namespace licagent {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kPki = LICAGENT_TEST_PKI_DIR;
 const std::string kCallbackKey = "seller-center-key-for-the-tests-0123";
-const std::string kAdminToken = "admin-token-0123456789abcdef";
-constexpr const char* kKeyId = "kg-2026";
 
 using testing::ReadAll;
-using testing::WriteAll;
 
 // The vendor server with its callback URL, and the simulator aimed at it.
 class World {
  public:
-  World() {
-    std::string tmpl = (fs::temp_directory_path() / "licagent-kgcb-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-    auto key = vendor::SigningKey::Generate();
-    REQUIRE(key);
-    public_key_ = key->Public(kKeyId);
-    auto pem = key->ToPem();
-    REQUIRE(pem);
-    WriteAll(dir_ / "vendor.pem", std::string(pem->view()));
-    fs::permissions(dir_ / "vendor.pem", fs::perms::owner_read | fs::perms::owner_write);
-    WriteAll(dir_ / "callback.key", kCallbackKey + "\n");
-    fs::permissions(dir_ / "callback.key", fs::perms::owner_read | fs::perms::owner_write);
-    const json server = {{"listen", "127.0.0.1:0"},
-                         {"tls",
-                          {{"certificate", (kPki / "server.crt").string()},
-                           {"private_key", (kPki / "server.key").string()}}},
-                         {"signing_key", {{"file", "vendor.pem"}, {"key_id", kKeyId}}},
-                         {"storage", {{"path", "licagent.db"}}},
-                         {"access_log", "access.log"},
-                         {"threads", 2},
-                         {"products", {{{"id", "licagent-demo"}, {"seats", 2}}}},
-                         {"koogallery",
-                          {{"callback", {{"access_key_file", "callback.key"}}},
-                           {"default_product", "licagent-demo"}}}};
-    WriteAll(dir_ / "server.json", server.dump(2));
-    server_.Start({LICAGENT_SERVER_BIN, "--config", (dir_ / "server.json").string()}, dir_,
-                  "server");
-    server_port_ = server_.port();
-    const json sim = {
-        {"listen", "127.0.0.1:0"},
-        {"tls",
-         {{"certificate", (kPki / "server.crt").string()},
-          {"private_key", (kPki / "server.key").string()}}},
-        {"state_file", "marketsim-state.json"},
-        {"access_log", ""},
-        {"threads", 2},
-        {"admin_token", kAdminToken},
-        {"credentials", {{{"access_key", "AK-TEST"}, {"secret_key", "SK-TEST-0123456789"}}}},
-        {"vendor",
-         {{"url", "https://127.0.0.1:" + std::to_string(server_port_) + "/koogallery/callback"},
-          {"key", kCallbackKey},
-          {"ca_bundle", (kPki / "ca.crt").string()},
-          {"timeout_ms", 5000}}},
-        {"retry",
-         {{"license_code", {{"retries", 0}, {"interval_ms", 10}}},
-          {"instance", {{"retries", 0}, {"interval_ms", 10}}},
-          {"instance_create", {{"retries", 0}, {"interval_ms", 10}}},
-          {"legacy_get_license", {{"retries", 0}, {"interval_ms", 10}}},
-          {"legacy_other", {{"retries", 0}, {"interval_ms", 10}}}}}};
-    WriteAll(dir_ / "marketsim.json", sim.dump(2));
-    sim_.Start({LICAGENT_MARKETSIM_BIN, "--config", (dir_ / "marketsim.json").string()}, dir_,
-               "marketsim");
-    sim_port_ = sim_.port();
-    auto store = server::OpenSqliteStore((dir_ / "licagent.db").string(), 1);
+  World() : vendor_("licagent-demo") {
+    vendor_.config()["products"][0]["seats"] = 2;
+    vendor_.EnableKooGalleryCallbacks(kCallbackKey);
+    vendor_.config()["koogallery"]["default_product"] = "licagent-demo";
+    vendor_.Start();
+    // No retries: a refused callback shows one attempt.
+    json retry = json::object();
+    for (const char* family :
+         {"license_code", "instance", "instance_create", "legacy_get_license", "legacy_other"}) {
+      retry[family] = {{"retries", 0}, {"interval_ms", 10}};
+    }
+    sim_ = std::make_unique<testing::Marketsim>(vendor_.port(), kCallbackKey, retry);
+    auto store = server::OpenSqliteStore((vendor_.dir() / "licagent.db").string(), 1);
     REQUIRE(store);
     store_ = std::move(*store);
-  }
-  ~World() {
-    sim_.Stop();
-    server_.Stop();
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   // A simulator admin call; checks the status.
   json Admin(const std::string& path, const json& body = nullptr, int expect = 200) {
-    httplib::SSLClient c("127.0.0.1", sim_port_);
-    c.set_ca_cert_path((kPki / "ca.crt").c_str());
-    c.enable_server_certificate_verification(true);
-    c.set_read_timeout(60, 0);
-    c.set_bearer_token_auth(kAdminToken.c_str());
-    auto res = body.is_null() ? c.Get(path.c_str())
-                              : c.Post(path.c_str(), body.dump(), "application/json");
-    REQUIRE(res);
-    INFO(res->body);
-    REQUIRE(res->status == expect);
-    return json::parse(res->body);
+    return sim_->Admin(path, body, expect);
   }
 
   // Fires a hand-made callback and waits for its deliveries.
   json Fire(json body) {
-    body["wait_ms"] = 60000;
+    body["wait_ms"] = 25000;  // within the admin client's 30 s read timeout
     return Admin("/admin/callbacks", body)["deliveries"];
   }
 
   // An open-API call to the simulator, signed as the vendor server signs it.
-  json Api(const std::string& path, const json& body) {
-    const std::string text = body.dump();
-    const std::string url = "https://127.0.0.1:" + std::to_string(sim_port_) + path;
-    const std::string date = koogallery::FormatSdkDate(std::chrono::system_clock::now());
-    koogallery::ApiSignInput in;
-    in.method = "POST";
-    in.url = url;
-    in.headers.emplace("Content-Type", "application/json");
-    in.body = text;
-    in.sdk_date = date;
-    in.access_key = "AK-TEST";
-    in.secret_key = "SK-TEST-0123456789";
-    auto sig = koogallery::SignApiRequest(in);
-    REQUIRE(sig);
-    httplib::Headers headers;
-    for (const auto& [n, v] : sig->headers) {
-      if (n != "Content-Type") headers.emplace(n, v);
-    }
-    httplib::SSLClient c("127.0.0.1", sim_port_);
-    c.set_ca_cert_path((kPki / "ca.crt").c_str());
-    c.enable_server_certificate_verification(true);
-    auto res = c.Post(path.c_str(), headers, text, "application/json");
-    REQUIRE(res);
-    return json::parse(res->body);
-  }
+  json Api(const std::string& path, const json& body) { return sim_->Api(path, body); }
 
   // A code in the simulator, claimed and activated, and its credential in the server's store
   // (what the activation path makes).
@@ -182,16 +85,12 @@ class World {
     return *c;
   }
 
-  const PublicKey& public_key() const { return public_key_; }
-  std::string AccessLog() const { return ReadAll(dir_ / "access.log"); }
+  const PublicKey& public_key() const { return vendor_.public_key(); }
+  std::string AccessLog() const { return ReadAll(vendor_.dir() / "access.log"); }
 
  private:
-  fs::path dir_;
-  PublicKey public_key_;
-  testing::ServerProcess server_;
-  testing::ServerProcess sim_;
-  int server_port_ = 0;
-  int sim_port_ = 0;
+  testing::Vendor vendor_;
+  std::unique_ptr<testing::Marketsim> sim_;
   std::unique_ptr<server::Store> store_;
 };
 

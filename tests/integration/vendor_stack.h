@@ -168,6 +168,7 @@ class Vendor {
   }
   void Stop() { process_.Stop(); }
 
+  int port() const { return process_.port(); }
   std::string Url() const { return "https://127.0.0.1:" + std::to_string(process_.port()); }
   OnlineConfig Online() const {
     OnlineConfig c;

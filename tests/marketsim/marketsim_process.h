@@ -31,8 +31,10 @@ inline const std::string kMarketsimSk = "SK-TEST-0123456789";
 class Marketsim {
  public:
   // `vendor_port` > 0: callbacks go to https://127.0.0.1:PORT/koogallery/callback signed with
-  // `callback_key`; otherwise the simulator has no vendor URL and sends none.
-  explicit Marketsim(int vendor_port = 0, const std::string& callback_key = "") {
+  // `callback_key`; otherwise the simulator has no vendor URL and sends none. `retry`, if given,
+  // replaces the retry schedules (the configuration's "retry" object).
+  explicit Marketsim(int vendor_port = 0, const std::string& callback_key = "",
+                     const nlohmann::json& retry = nullptr) {
     std::string tmpl =
         (std::filesystem::temp_directory_path() / "licagent-marketsim-XXXXXX").string();
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
@@ -51,6 +53,7 @@ class Marketsim {
          {{"license_code", {{"retries", 3}, {"interval_ms", 50}}},
           {"legacy_other", {{"retries", 1}, {"interval_ms", 50}}},
           {"legacy_get_license", {{"retries", 2}, {"interval_ms", 50}}}}}};
+    if (!retry.is_null()) config["retry"] = retry;
     if (vendor_port > 0) {
       config["vendor"] = {
           {"url", "https://127.0.0.1:" + std::to_string(vendor_port) + "/koogallery/callback"},
