@@ -16,16 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::wstring Wide(const std::string& text) {
-  if (text.empty()) return {};
-  const int size =
-      MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
-  if (size <= 0) return {};
-  std::wstring out(static_cast<std::size_t>(size), L'\0');
-  MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size);
-  return out;
-}
-
 // One argument quoted the way CommandLineToArgvW and the C runtime split it back.
 void AppendQuoted(const std::wstring& arg, std::wstring* out) {
   if (!out->empty()) out->push_back(L' ');
@@ -81,12 +71,12 @@ Result<fs::path> CurrentExecutable() {
 }
 
 Status SpawnDetached(const std::vector<std::string>& argv) {
-  if (argv.empty() || !fs::path(Wide(argv[0])).is_absolute()) {
+  if (argv.empty() || !fs::path(ToUtf16(argv[0])).is_absolute()) {
     return Error{ErrorCode::kInvalidArgument, "SpawnDetached needs an absolute program path"};
   }
-  const std::wstring program = Wide(argv[0]);
+  const std::wstring program = ToUtf16(argv[0]);
   std::wstring command_line;
-  for (const std::string& a : argv) AppendQuoted(Wide(a), &command_line);
+  for (const std::string& a : argv) AppendQuoted(ToUtf16(a), &command_line);
   STARTUPINFOW startup{};
   startup.cb = sizeof startup;
   PROCESS_INFORMATION info{};

@@ -1,4 +1,4 @@
-// Windows: UTF-16 to UTF-8 conversion (see win_text.h).
+// Windows: UTF-8 <-> UTF-16 conversion (see win_text.h).
 #include "platform/windows/win_text.h"
 
 #include <windows.h>
@@ -20,6 +20,16 @@ std::string ToUtf8(std::wstring_view text) {
       size) {
     return {};
   }
+  return out;
+}
+
+std::wstring ToUtf16(std::string_view text) {
+  if (text.empty() || text.size() > static_cast<std::size_t>(INT_MAX)) return {};
+  const int length = static_cast<int>(text.size());
+  const int size = MultiByteToWideChar(CP_UTF8, 0, text.data(), length, nullptr, 0);
+  if (size <= 0) return {};
+  std::wstring out(static_cast<std::size_t>(size), L'\0');
+  if (MultiByteToWideChar(CP_UTF8, 0, text.data(), length, out.data(), size) != size) return {};
   return out;
 }
 
