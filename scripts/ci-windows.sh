@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Windows job of the Linux CI: cross-compile the Windows platform layer, the parsers and their
-# tests with mingw-w64, then run them under Wine through ctest (docs/windows.md).
+# Windows job of the Linux CI: cross-compile the Windows platform layer, the parsers, the CLI and
+# their tests with mingw-w64, then run them under Wine through ctest (docs/windows.md).
 # Needs g++-mingw-w64-x86-64-posix, wine, wine64 and catch2 installed. Exits non-zero on any
 # build or test failure. The build directory is the `mingw` preset's, build-mingw.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-cmake --preset mingw >/dev/null
+# windows:online runs licagent.exe against the native licagent-server: the GCC build's (which
+# scripts/test.sh has made by now), built here if this script runs on its own.
+native="$PWD/build-ci-gcc"
+if [ ! -x "$native/server/licagent-server" ] || [ ! -x "$native/server/licagent-vendor" ]; then
+  cmake --preset ci-gcc >/dev/null
+  cmake --build "$native" --target licagent_server licagent_vendor_cli
+fi
+cmake --preset mingw -DLICAGENT_NATIVE_BUILD_DIR="$native" >/dev/null
 build="$PWD/build-mingw"
 cmake --build "$build"
 

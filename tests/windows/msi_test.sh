@@ -46,7 +46,7 @@ row CustomAction '^LicagentActivate	11346	LicagentExe	activate --system \[Licage
 row CustomAction '^LicagentDefaultServer	51	LICAGENT_SERVER_URL	https://licensing\.example\.com'
 row CustomAction '^LicagentUseCode	51	LicagentCredential	--code "\[LICAGENT_CODE\]"'
 row CustomAction '^LicagentUseKey	51	LicagentCredential	--key "\[LICAGENT_KEY\]"'
-row CustomAction '^LicagentDeactivate	3154	LicagentExe	deactivate --system --quiet'
+row CustomAction '^LicagentDeactivate	3154	LicagentExe	deactivate --system --quiet \[LicagentServer\]'
 # The deferred actions sit between InstallInitialize (1500) and InstallFinalize (6600).
 row InstallExecuteSequence '^LicagentActivate	LicagentCredential AND NOT REMOVE	4001$'
 row InstallExecuteSequence '^LicagentDeactivate	.*REMOVE = "ALL".*	3499$'
@@ -77,7 +77,8 @@ expected=$'call\nactivate\n--system\n--key\nFAIL\n--server\nhttps://other.exampl
 # No credential: no activation. Uninstall with deactivation, then nothing is left but the log.
 rm -f "$calls"
 msiexec /x "$w_msi" LICAGENT_DEACTIVATE=1 || fail "uninstall exited $?"
-[ "$(calls_text)" = $'call\ndeactivate\n--system\n--quiet' ] || fail "deactivation: $(calls_text 2>&1)"
+expected=$'call\ndeactivate\n--system\n--quiet\n--server\nhttps://licensing.example.com'
+[ "$(calls_text)" = "$expected" ] || fail "deactivation: $(calls_text 2>&1)"
 { [ ! -e "$dir/licagent.exe" ] && [ ! -e "$dir/doc" ]; } || fail "files left after uninstall"
 rm -rf "$dir"
 trap - EXIT
