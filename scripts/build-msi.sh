@@ -4,7 +4,6 @@
 #
 # Usage: scripts/build-msi.sh --cli PATH/licagent.exe --out FILE.msi [options]
 #   --cli FILE           the Windows licagent.exe to ship (required)
-#   --curl-dll FILE      a libcurl-4.dll to ship beside it (the CLI loads it for activation)
 #   --product-name NAME  installer and folder name         (default: licagent)
 #   --manufacturer NAME                                     (default: licagent)
 #   --upgrade-code GUID  the vendor's own, fixed for all versions of the product
@@ -17,7 +16,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cli="" curl_dll="" out=""
+cli="" out=""
 product_name="licagent" manufacturer="licagent"
 # The demo product's UpgradeCode. Vendors must use their own: Windows treats every MSI with this
 # code as a version of the same product.
@@ -30,7 +29,6 @@ while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || die "$1 needs a value"
   case "$1" in
     --cli) cli=$2 ;;
-    --curl-dll) curl_dll=$2 ;;
     --out) out=$2 ;;
     --product-name) product_name=$2 ;;
     --manufacturer) manufacturer=$2 ;;
@@ -47,7 +45,6 @@ done
 [ -n "$cli" ] || die "--cli PATH/licagent.exe is required (the mingw build's, or a native Windows build)"
 [ -n "$out" ] || die "--out FILE.msi is required"
 [ -f "$cli" ] || die "$cli: no such file"
-[ -z "$curl_dll" ] || [ -f "$curl_dll" ] || die "$curl_dll: no such file"
 [ -f "$notice" ] || die "$notice: no such file"
 [[ "$upgrade_code" =~ ^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$ ]] ||
   die "--upgrade-code must be a GUID, not '$upgrade_code'"
@@ -65,7 +62,6 @@ command -v msibuild >/dev/null || die "msibuild not found (Debian package msitoo
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp "$cli" "$stage/licagent.exe"
-[ -z "$curl_dll" ] || cp "$curl_dll" "$stage/libcurl-4.dll"
 cp "$root/README.md" "$root/docs/windows.md" "$root/docs/identity.md" "$root/docs/cache.md" "$stage/"
 cp "$notice" "$stage/NOTICE.txt"
 cp "$root/installer/windows/licagent.wxs" "$stage/"
@@ -76,7 +72,7 @@ out=$(realpath "$out")
 # says whether the MSI was built.
 (cd "$stage" && wixl --arch x64 -D "ProductName=$product_name" -D "Manufacturer=$manufacturer" \
    -D "UpgradeCode=$upgrade_code" -D "ProductId=$product_id" -D "ServerUrl=$server_url" \
-   -D "Version=$version" -D "CurlDll=$([ -n "$curl_dll" ] && echo yes || echo no)" \
+   -D "Version=$version" \
    -o "$out" licagent.wxs)
 # wixl drops HideTarget (+8192: the command line with the credential stays out of the log) and
 # marks immediate actions no-impersonate (+2048, meaningless there): set the types it should have.

@@ -36,8 +36,7 @@ start() {
   shift
   python3 "$fixture" "$@" "$work/$name.port" "$work/$name.log" 2>"$work/$name.err" &
   pids+=($!)
-  local i
-  for i in $(seq 100); do [ -s "$work/$name.port" ] && return 0; sleep 0.1; done
+  for _ in $(seq 100); do [ -s "$work/$name.port" ] && return 0; sleep 0.1; done
   fail "fixture $name did not start: $(cat "$work/$name.err")"
 }
 start good server "$work/pki/server.crt" "$work/pki/server.key"

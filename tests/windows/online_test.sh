@@ -19,7 +19,7 @@ server_pid=
 cleanup() { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; }
 trap cleanup EXIT
 fail() { echo "windows:online: FAILED: $*" >&2; exit 1; }
-[ -x "$server" ] && [ -x "$vendor" ] ||
+{ [ -x "$server" ] && [ -x "$vendor" ]; } ||
   fail "no licagent-server/licagent-vendor in $native (scripts/ci-windows.sh builds them)"
 
 # expect CODE ARGS...: runs licagent.exe ARGS under Wine, output in $work/out.txt.
