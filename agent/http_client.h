@@ -1,6 +1,7 @@
-// One HTTPS POST through libcurl, which is loaded on first use with platform::LoadSymbol so
-// that a process that never goes online never maps it (docs/performance.md). Internal to
-// agent/; the retry policy is agent/online.cpp's.
+// One HTTPS POST. Linux and macOS: agent/http_client.cpp, through libcurl, which is loaded on
+// first use with platform::LoadSymbol so that a process that never goes online never maps it
+// (docs/performance.md). Windows: platform/windows/https_windows.cpp, through WinHTTP
+// (docs/windows.md). Internal to agent/ and those two; the retry policy is agent/online.cpp's.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +38,7 @@ struct Outcome {
 // connect timeout, taking at most `timeout_ms` in all. Never follows redirects. Errors:
 // kUnavailable (network, proxy, timeout, an answer larger than the cap), kUntrusted (the
 // server's certificate or pinned key), kInvalidArgument (URL, CA bundle path, pin syntax),
-// kUnsupported (libcurl missing or too old).
+// kUnsupported (libcurl missing or too old; a proxy WinHTTP cannot use).
 Outcome Post(const OnlineConfig& config, const std::string& url, std::string_view body,
              std::int64_t timeout_ms);
 

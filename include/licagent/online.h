@@ -1,7 +1,7 @@
 // Talking to the vendor's activation server (docs/activation.md, docs/protocol.md): activate a
 // credential, refresh and deactivate the installed license, and write an offline request.
 // HTTPS through libcurl, which is loaded at run time on the first online call only, so that
-// programs that only check never load it. Thread-safe; no exceptions.
+// programs that only check never load it; on Windows through WinHTTP. Thread-safe; no exceptions.
 #pragma once
 
 #include <chrono>
@@ -25,7 +25,8 @@ struct OnlineConfig {
   // Optional public-key pin(s) of the server, in curl's form: "sha256//BASE64[;sha256//...]".
   std::string pinned_public_key;
   // Empty: the environment's HTTPS_PROXY / https_proxy / ALL_PROXY and NO_PROXY (libcurl reads
-  // them). "none" or "direct": no proxy, whatever the environment says. Else a proxy URL.
+  // them; on Windows, Windows' proxy settings). "none" or "direct": no proxy, whatever the
+  // environment says. Else a proxy URL (on Windows an http:// one without credentials).
   std::string proxy;
   std::int64_t connect_timeout_ms = 5000;
   // One HTTP exchange at most (connect, TLS, request, answer).
@@ -94,8 +95,8 @@ struct OnlineResult {
 
 // POST /v1/activate: binds `credential` (a license key LK-..., or a marketplace code) to this
 // machine and installs the verified answer. Errors: kUnavailable, kUntrusted, kRejected (with
-// remote_code), kInvalidArgument (configuration), kUnsupported (no libcurl). On any error the
-// cache is unchanged. The credential is never logged.
+// remote_code), kInvalidArgument (configuration), kUnsupported (no libcurl; a proxy WinHTTP cannot
+// use). On any error the cache is unchanged. The credential is never logged.
 Result<OnlineResult> Activate(const CheckConfig& check_config, const OnlineConfig& online,
                               std::string_view credential, const ProgressCallback& progress = {});
 
