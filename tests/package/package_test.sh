@@ -64,8 +64,8 @@ skip_case() {
 
 # rpm, for every rpm command of the test, with a database of the test's own: Debian's rpm keeps
 # its default database in the invoking user's home (/root/.rpmdb, `rpm --eval %_dbpath`), so
-# the test leaves nothing there, cannot meet another run's packages, and `rpm -qa` lists exactly
-# what it installed.
+# the test installs nothing into that one, cannot meet another run's packages, and `rpm -qa`
+# lists exactly what it installed.
 # --force-debian only silences Debian's warning that rpm should not install packages (its
 # README.Debian: "use alien"). Installs also need --nodeps: the rpm database knows none of
 # Debian's packages, so rpm would refuse every Requires (libc.so.6, libsodium.so.23, /bin/sh).
@@ -460,6 +460,8 @@ case_rpm_reinstall_keeps_license() {
   hasnt "$tmp/out" 'seat|not activated' || return 1
   expect_seats 'any(s["state"] == "active" for s in seats)' || return 1
   as_nobody /usr/bin/licagent check --feature export || fail "check after the reinstall" || return 1
+  log "after the reinstall the seat is still active, and $state holds:" \
+    "$(find "$state" -mindepth 1 -printf '%f ')"
 }
 
 case_rpm_consumer() {
@@ -472,11 +474,13 @@ case_rpm_erase_deletes_license() {
   record_files rpm_run -ql "$pkg" "$pkg-devel" >"$tmp/files"
   [ -s "$tmp/files" ] || fail "rpm -ql lists nothing" || return 1
   rpm_run -e "$pkg-devel" "$pkg" || fail "rpm -e" || return 1
-  left_behind "$tmp/files" /usr/include/licagent /usr/lib/cmake/licagent "$state" ||
+  left_behind "$tmp/files" /usr/include/licagent /usr/lib/cmake/licagent "/usr/share/doc/$pkg" \
+    "/usr/share/doc/$pkg-dev" "$state" ||
     fail "erase left files behind" || return 1
   [ -z "$(rpm_run -qa)" ] || fail "still in the rpm database: $(rpm_run -qa)" || return 1
   # Without LICAGENT_DEACTIVATE the seat stays taken.
-  expect_seats 'any(s["state"] == "active" for s in seats)'
+  expect_seats 'any(s["state"] == "active" for s in seats)' || return 1
+  log "erased: the $(wc -l <"$tmp/files") files and $state are gone, the seat is still active"
 }
 
 case_rpm_deactivate_on_erase() {
