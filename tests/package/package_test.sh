@@ -99,7 +99,8 @@ cleanup() {
     dpkg_run --purge "$pkg-dev" "$pkg" >/dev/null 2>&1
   fi
   if [ "$rpm_installed" = 1 ]; then
-    rpm_run -e --nodeps "$pkg-devel" "$pkg" >/dev/null 2>&1 || rpm_run -e --nodeps "$pkg" >/dev/null 2>&1
+    rpm_run -e --nodeps "$pkg-devel" "$pkg" >/dev/null 2>&1 ||
+      rpm_run -e --nodeps "$pkg" >/dev/null 2>&1
   fi
   rm -rf "$tmp"
 }
@@ -172,8 +173,8 @@ case_deb_contents() {
 case_rpm_contents() {
   local rt dev
   rt=$(rpms "$pkg") dev=$(rpms "$pkg-devel")
-  rpm_run -qpl "$rt" >"$tmp/rrt.list" 2>/dev/null && rpm_run -qpl "$dev" >"$tmp/rdev.list" 2>/dev/null ||
-    fail "rpm -qpl" || return 1
+  rpm_run -qpl "$rt" >"$tmp/rrt.list" 2>/dev/null &&
+    rpm_run -qpl "$dev" >"$tmp/rdev.list" 2>/dev/null || fail "rpm -qpl" || return 1
   has "$tmp/rrt.list" '^/usr/bin/licagent$' '^/usr/lib/liblicagent\.so\.0$' || return 1
   has "$tmp/rdev.list" '^/usr/include/licagent/check\.h$' '^/usr/lib/liblicagent\.so$' \
     '^/usr/lib/cmake/licagent/licagentConfig\.cmake$' '^/usr/lib/pkgconfig/licagent\.pc$' || return 1
@@ -518,7 +519,7 @@ elif ! grep -q '^LICAGENT_ALLOW_KEY_FILE:BOOL=ON' "$build/CMakeCache.txt"; then
   why="$build is not built with LICAGENT_ALLOW_KEY_FILE (use the ci-gcc preset)"
 elif dpkg -s "$pkg" >/dev/null 2>&1 || dpkg -s "$pkg-dev" >/dev/null 2>&1 || [ -e "$state" ] ||
   [ -e /usr/bin/licagent ]; then
-  why="$pkg is installed already, or $state or /usr/bin/licagent exists: the test would replace them"
+  why="$pkg is installed, or $state or /usr/bin/licagent exists: the test would replace them"
 fi
 for c in "${install_cases[@]}"; do
   if [ -n "$why" ]; then skip_case "$c" "$why"; else run_case "$c" "case_${c//-/_}"; fi
