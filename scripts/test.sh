@@ -32,7 +32,7 @@ cmake --preset ci-gcc >/dev/null
 cmake --build build-ci-gcc
 ctest --test-dir build-ci-gcc --output-on-failure --timeout 300 -j2 </dev/null | tee -a "$log"
 
-step "Linux packages: CPack, lintian, install-time activation, remove and purge"
+step "Linux packages: CPack, lintian, install-time activation, remove and purge (.deb), erase (.rpm)"
 bash tests/package/package_test.sh build-ci-gcc | tee -a "$log"
 
 step "Clang, ASan + UBSan"

@@ -4,7 +4,10 @@
 # installs the .debs on this machine: install-time activation against a real licagent-server
 # (and with the server down), a user's check of the machine-wide license, the consumer project
 # built against the installed development package (CMake and pkg-config), debconf preseeding,
-# remove (keeps the license), purge (deletes it) and deactivation on removal.
+# remove (keeps the license), purge (deletes it) and deactivation on removal. Then the same for
+# the .rpms, installed with rpm into a database of the test's own: %post activation, a
+# reinstall that keeps the license, the consumer against the -devel rpm, erase (deletes the
+# license) and deactivation on erase.
 # Usage: tests/package/package_test.sh BUILD_DIR
 #   BUILD_DIR is a configured and built tree with licagent-server and licagent-vendor (the
 #   ci-gcc preset: its LICAGENT_ALLOW_KEY_FILE lets the installed agent trust a test key).
@@ -28,7 +31,8 @@ export LICAGENT_NO_BACKGROUND_REFRESH=1 DEBIAN_FRONTEND=noninteractive
 passed=0 failed=0 skipped=0
 broken=  # the first failed case: later cases depend on its state and are not run
 server_pid=
-installed_here=0
+installed_here=0   # .debs
+rpm_installed=0    # .rpms
 
 log() { printf '  %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; return 1; }
@@ -58,6 +62,15 @@ skip_case() {
   skipped=$((skipped + 1))
 }
 
+# rpm, for every rpm command of the test, with a database of the test's own: Debian's rpm keeps
+# its default database in the invoking user's home (/root/.rpmdb, `rpm --eval %_dbpath`), so
+# the test installs nothing into that one, cannot meet another run's packages, and `rpm -qa`
+# lists exactly what it installed.
+# --force-debian only silences Debian's warning that rpm should not install packages (its
+# README.Debian: "use alien"). Installs also need --nodeps: the rpm database knows none of
+# Debian's packages, so rpm would refuse every Requires (libc.so.6, libsodium.so.23, /bin/sh).
+rpm_run() { rpm --dbpath "$tmp/rpmdb" --force-debian "$@"; }
+
 # dpkg, waiting (bounded) while another dpkg or apt holds the lock. Without fsyncs while it
 # unpacks (--force-unsafe-io): this machine is not meant to survive a power loss mid-test.
 dpkg_run() {
@@ -85,11 +98,16 @@ cleanup() {
   if [ "$installed_here" = 1 ]; then  # leave the machine as it was, whatever failed
     dpkg_run --purge "$pkg-dev" "$pkg" >/dev/null 2>&1
   fi
+  if [ "$rpm_installed" = 1 ]; then
+    rpm_run -e --nodeps "$pkg-devel" "$pkg" >/dev/null 2>&1 ||
+      rpm_run -e --nodeps "$pkg" >/dev/null 2>&1
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 debs() { ls "$build"/packages/"$1"_"$version"_*.deb; }
+rpms() { ls "$build/packages/$1-$version"-*.rpm; }
 
 # --- cases that need no privileges -----------------------------------------------------------
 
@@ -154,17 +172,17 @@ case_deb_contents() {
 
 case_rpm_contents() {
   local rt dev
-  rt=$(ls "$build/packages/$pkg-$version"-*.rpm) dev=$(ls "$build/packages/$pkg-devel-$version"-*.rpm)
-  rpm -qpl "$rt" >"$tmp/rrt.list" 2>/dev/null && rpm -qpl "$dev" >"$tmp/rdev.list" 2>/dev/null ||
-    fail "rpm -qpl" || return 1
+  rt=$(rpms "$pkg") dev=$(rpms "$pkg-devel")
+  rpm_run -qpl "$rt" >"$tmp/rrt.list" 2>/dev/null &&
+    rpm_run -qpl "$dev" >"$tmp/rdev.list" 2>/dev/null || fail "rpm -qpl" || return 1
   has "$tmp/rrt.list" '^/usr/bin/licagent$' '^/usr/lib/liblicagent\.so\.0$' || return 1
   has "$tmp/rdev.list" '^/usr/include/licagent/check\.h$' '^/usr/lib/liblicagent\.so$' \
     '^/usr/lib/cmake/licagent/licagentConfig\.cmake$' '^/usr/lib/pkgconfig/licagent\.pc$' || return 1
   hasnt "$tmp/rrt.list" '^/usr/lib/cmake$' '^/usr/share/doc$' '^/usr/lib$' || return 1
-  rpm -qp --scripts "$rt" >"$tmp/rrt.scripts" 2>/dev/null
+  rpm_run -qp --scripts "$rt" >"$tmp/rrt.scripts" 2>/dev/null
   has "$tmp/rrt.scripts" '^postinstall scriptlet' 'licagent_activate key "\$LICAGENT_KEY"' \
     '^preuninstall scriptlet' '^postuninstall scriptlet' 'licagent_purge_state' || return 1
-  rpm -qp --requires "$dev" >"$tmp/rdev.req" 2>/dev/null
+  rpm_run -qp --requires "$dev" >"$tmp/rdev.req" 2>/dev/null
   has "$tmp/rdev.req" "^$pkg = $version" || return 1
   # The scriptlets are valid sh (rpm runs them with /bin/sh).
   awk '/^postinstall scriptlet/{f=1;next} /scriptlet \(using/{f=0} f' "$tmp/rrt.scripts" >"$tmp/post.sh"
@@ -219,24 +237,42 @@ start_server() {
   [ -s "$tmp/server/port" ] || { cat "$tmp/server/server.err"; fail "the server did not start"; }
 }
 url() { echo "https://127.0.0.1:$(cat "$tmp/server/port")"; }
-# dpkg_env VAR=VALUE... -- DPKG_ARGS...: dpkg with the environment an installer gives it, plus
-# the test build's trusted key file (a production build has the key compiled in instead).
-dpkg_env() {
+# installer_env TOOL VAR=VALUE... -- ARGS...: TOOL (dpkg_run, rpm_run) with the environment an
+# installer gives it, plus the test build's trusted key file (a production build has the key
+# compiled in instead).
+installer_env() {
   (
     export LICAGENT_TRUSTED_KEYS_FILE="$tmp/vendor.pub" LICAGENT_CA_BUNDLE="$tmp/pki/ca.crt"
+    local tool=$1
+    shift
     while [ "$1" != -- ]; do export "${1?}"; shift; done
     shift
-    dpkg_run "$@"
+    "$tool" "$@"
   )
 }
+dpkg_env() { installer_env dpkg_run "$@"; }
+rpm_env() { installer_env rpm_run "$@"; }
 # As an unprivileged user with no license of their own.
 as_nobody() {
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
     env -i PATH=/usr/bin:/bin HOME=/nonexistent LICAGENT_NO_BACKGROUND_REFRESH=1 \
     LICAGENT_TRUSTED_KEYS_FILE="$tmp/vendor.pub" "$@"
 }
-# Every file the packages installed (recorded while installed, checked after removal).
-record_files() { dpkg -L "$@" | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "$f"; done; }
+# record_files LIST_COMMAND...: every file the packages installed, from the package manager's
+# list (recorded while installed, checked after removal).
+record_files() { "$@" | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "$f"; done; }
+# left_behind FILE_LIST DIR...: fails if a file of FILE_LIST or a DIR still exists.
+left_behind() {
+  local list=$1 f left=0
+  shift
+  while read -r f; do
+    if [ -e "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; left=1; fi
+  done <"$list"
+  for f in "$@"; do
+    if [ -e "$f" ]; then echo "left behind: $f/"; left=1; fi
+  done
+  [ "$left" = 0 ]
+}
 
 case_install_server_down() {
   setup_server || return 1
@@ -248,11 +284,16 @@ case_install_server_down() {
   cat "$tmp/out"
   [ "$rc" -eq 0 ] || fail "dpkg -i failed ($rc) when the server was down" || return 1
   dpkg -s "$pkg" | grep -q '^Status: install ok installed' || fail "not installed" || return 1
-  has "$tmp/out" 'install-time activation failed \(exit code 20' \
+  expect_not_activated "$tmp/out"
+}
+# expect_not_activated OUTPUT: what an installation with the server down (port 1) printed and
+# left: no license, the command to run later, a working installed licagent.
+expect_not_activated() {
+  has "$1" 'install-time activation failed \(exit code 20' \
     'installed all the same' \
     "licagent:   /usr/bin/licagent activate --system --key YOUR-LICENSE-KEY --server https://127.0.0.1:1 --ca-bundle $tmp/pki/ca.crt" ||
     return 1
-  ! grep -q "$(cat "$tmp/key")" "$tmp/out" || fail "the license key was printed" || return 1
+  ! grep -q "$(cat "$tmp/key")" "$1" || fail "the license key was printed" || return 1
   [ "$(stat -c %a "$state")" = 755 ] || fail "$state is not 0755" || return 1
   /usr/bin/licagent fingerprint -q >"$tmp/fp" || fail "installed licagent fingerprint" || return 1
   grep -Eq '^HW1-' "$tmp/fp" || fail "no identifier: $(cat "$tmp/fp")" || return 1
@@ -269,8 +310,13 @@ case_install_time_activation() {
     -i "$(debs "$pkg")" >"$tmp/out" 2>&1 ||
     { cat "$tmp/out"; fail "dpkg -i"; } || return 1
   cat "$tmp/out"
-  has "$tmp/out" 'this machine is activated' || return 1
-  ! grep -q "$(cat "$tmp/key")" "$tmp/out" || fail "the license key was printed" || return 1
+  expect_activated "$tmp/out"
+}
+# expect_activated OUTPUT: the installation printed an activation, and the machine-wide license
+# is valid for root and for an unprivileged user.
+expect_activated() {
+  has "$1" 'this machine is activated' || return 1
+  ! grep -q "$(cat "$tmp/key")" "$1" || fail "the license key was printed" || return 1
   [ "$(stat -c '%a %U' "$state/license.lic")" = "644 root" ] ||
     fail "license.lic is $(stat -c '%a %U' "$state/license.lic"), expected 644 root" || return 1
   LICAGENT_TRUSTED_KEYS_FILE="$tmp/vendor.pub" /usr/bin/licagent check --system --feature export ||
@@ -289,6 +335,11 @@ PY
 case_consumer_cmake() {
   dpkg_env -- -i "$(debs "$pkg-dev")" ||
     fail "dpkg -i $pkg-dev" || return 1
+  consumer_cmake
+}
+# Builds tests/package/consumer against the installed development package and runs it.
+consumer_cmake() {
+  rm -rf "$tmp/consumer"
   cmake -S "$src/tests/package/consumer" -B "$tmp/consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     >"$tmp/consumer.log" 2>&1 && cmake --build "$tmp/consumer" >>"$tmp/consumer.log" 2>&1 ||
     { cat "$tmp/consumer.log"; fail "the consumer does not build against the installed package"; } ||
@@ -317,18 +368,11 @@ case_consumer_pkgconfig() {
 }
 
 case_remove_keeps_license() {
-  record_files "$pkg" "$pkg-dev" >"$tmp/files"
+  record_files dpkg -L "$pkg" "$pkg-dev" >"$tmp/files"
   [ -s "$tmp/files" ] || fail "dpkg -L lists nothing" || return 1
   dpkg_run -r "$pkg-dev" "$pkg" || fail "dpkg -r" || return 1
-  local f left=0
-  while read -r f; do
-    if [ -e "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; left=1; fi
-  done <"$tmp/files"
-  for f in /usr/include/licagent /usr/lib/cmake/licagent "/usr/share/doc/$pkg" \
-    "/usr/share/doc/$pkg-dev"; do
-    if [ -e "$f" ]; then echo "left behind: $f/"; left=1; fi
-  done
-  [ "$left" = 0 ] || fail "remove left package files" || return 1
+  left_behind "$tmp/files" /usr/include/licagent /usr/lib/cmake/licagent "/usr/share/doc/$pkg" \
+    "/usr/share/doc/$pkg-dev" || fail "remove left package files" || return 1
   [ -f "$state/license.lic" ] && [ -f "$state/clock.mark" ] ||
     fail "remove deleted the license cache" || return 1
   dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: deinstall ok config-files' ||
@@ -368,14 +412,91 @@ case_deactivate_on_purge() {
   cat "$tmp/out"
   has "$tmp/out" 'the seat was given back' || return 1
   [ ! -e "$state" ] || fail "purge left $state" || return 1
+  expect_seats 'seats and all(s["state"] == "released" for s in seats)' || return 1
+  installed_here=0
+}
+# expect_seats CONDITION: the server's seat list (a Python list `seats`) meets CONDITION.
+expect_seats() {
   "$server" --config "$tmp/server/server.json" seat list --json >"$tmp/seats.json" ||
     fail "seat list" || return 1
-  python3 - "$tmp/seats.json" <<'PY' || fail "seats: $(cat "$tmp/seats.json")"
-import json, sys
+  python3 -c "import json, sys
 seats = json.load(open(sys.argv[1]))
-assert seats and all(s["state"] == "released" for s in seats), seats
-PY
-  installed_here=0
+assert $1, seats" "$tmp/seats.json" || fail "seats: $(cat "$tmp/seats.json")"
+}
+
+# --- the .rpms, installed with rpm (rpm_run above) after the .debs are purged ------------------
+
+case_rpm_install_server_down() {
+  rpm_installed=1  # rpm creates its database in the first transaction
+  rpm_env LICAGENT_KEY="$(cat "$tmp/key")" LICAGENT_SERVER_URL=https://127.0.0.1:1 -- \
+    -i --nodeps "$(rpms "$pkg")" >"$tmp/out" 2>&1
+  local rc=$?
+  cat "$tmp/out"
+  [ "$rc" -eq 0 ] || fail "rpm -i failed ($rc) when the server was down" || return 1
+  rpm_run -q "$pkg" >/dev/null || fail "$pkg is not in the rpm database" || return 1
+  # Every path of the file list is on disk as the package has it (size, digest, mode, owner).
+  rpm_run -ql "$pkg" >"$tmp/rpm.paths"
+  has "$tmp/rpm.paths" '^/usr/bin/licagent$' || return 1
+  rpm_run -V --nodeps "$pkg" || fail "rpm -V $pkg: the installed files differ" || return 1
+  log "rpm -V: $(wc -l <"$tmp/rpm.paths") paths as packaged"
+  expect_not_activated "$tmp/out"
+}
+
+case_rpm_install_time_activation() {
+  # A reinstall runs %post again, now with the server up.
+  rpm_env LICAGENT_KEY="$(cat "$tmp/key")" LICAGENT_SERVER_URL="$(url)" -- \
+    --reinstall --nodeps "$(rpms "$pkg")" >"$tmp/out" 2>&1 ||
+    { cat "$tmp/out"; fail "rpm --reinstall"; } || return 1
+  cat "$tmp/out"
+  expect_activated "$tmp/out"
+}
+
+case_rpm_reinstall_keeps_license() {
+  # A reinstall is an upgrade for the scriptlets: the old package's %preun and %postun run with
+  # $1 = 1, and neither deactivates nor deletes the license, even with LICAGENT_DEACTIVATE=1.
+  rpm_env LICAGENT_DEACTIVATE=1 LICAGENT_SERVER_URL="$(url)" -- \
+    --reinstall --nodeps "$(rpms "$pkg")" >"$tmp/out" 2>&1 ||
+    { cat "$tmp/out"; fail "rpm --reinstall"; } || return 1
+  cat "$tmp/out"
+  hasnt "$tmp/out" 'seat|not activated' || return 1
+  expect_seats 'any(s["state"] == "active" for s in seats)' || return 1
+  as_nobody /usr/bin/licagent check --feature export || fail "check after the reinstall" || return 1
+  log "after the reinstall the seat is still active, and $state holds:" \
+    "$(find "$state" -mindepth 1 -printf '%f ')"
+}
+
+case_rpm_consumer() {
+  rpm_env -- -i --nodeps "$(rpms "$pkg-devel")" || fail "rpm -i $pkg-devel" || return 1
+  rpm_run -V --nodeps "$pkg-devel" || fail "rpm -V $pkg-devel" || return 1
+  consumer_cmake && case_consumer_pkgconfig
+}
+
+case_rpm_erase_deletes_license() {
+  record_files rpm_run -ql "$pkg" "$pkg-devel" >"$tmp/files"
+  [ -s "$tmp/files" ] || fail "rpm -ql lists nothing" || return 1
+  rpm_run -e "$pkg-devel" "$pkg" || fail "rpm -e" || return 1
+  left_behind "$tmp/files" /usr/include/licagent /usr/lib/cmake/licagent "/usr/share/doc/$pkg" \
+    "/usr/share/doc/$pkg-dev" "$state" ||
+    fail "erase left files behind" || return 1
+  [ -z "$(rpm_run -qa)" ] || fail "still in the rpm database: $(rpm_run -qa)" || return 1
+  # Without LICAGENT_DEACTIVATE the seat stays taken.
+  expect_seats 'any(s["state"] == "active" for s in seats)' || return 1
+  log "erased: the $(wc -l <"$tmp/files") files and $state are gone, the seat is still active"
+}
+
+case_rpm_deactivate_on_erase() {
+  rpm_env LICAGENT_KEY="$(cat "$tmp/key")" LICAGENT_SERVER_URL="$(url)" -- \
+    -i --nodeps "$(rpms "$pkg")" >"$tmp/out" 2>&1 ||
+    { cat "$tmp/out"; fail "rpm -i"; } || return 1
+  has "$tmp/out" 'this machine is activated' || return 1
+  rpm_env LICAGENT_DEACTIVATE=1 LICAGENT_SERVER_URL="$(url)" -- -e "$pkg" >"$tmp/out" 2>&1 ||
+    { cat "$tmp/out"; fail "rpm -e"; } || return 1
+  cat "$tmp/out"
+  has "$tmp/out" 'the seat was given back' || return 1
+  [ ! -e "$state" ] || fail "erase left $state" || return 1
+  [ ! -e /usr/bin/licagent ] || fail "erase left /usr/bin/licagent" || return 1
+  expect_seats 'seats and all(s["state"] == "released" for s in seats)' || return 1
+  rpm_installed=0
 }
 
 if ! command -v cpack >/dev/null || ! command -v rpmbuild >/dev/null || ! command -v lintian >/dev/null; then
@@ -388,14 +509,17 @@ run_case rpm-contents case_rpm_contents
 run_case tgz-contents case_tgz_contents
 run_case lintian case_lintian
 install_cases=(install-server-down install-time-activation consumer-cmake consumer-pkgconfig
-               remove-keeps-license purge-deletes-license debconf-preseed deactivate-on-purge)
+               remove-keeps-license purge-deletes-license debconf-preseed deactivate-on-purge
+               rpm-install-server-down rpm-install-time-activation rpm-reinstall-keeps-license
+               rpm-consumer rpm-erase-deletes-license rpm-deactivate-on-erase)
 why=
 if [ "$(id -u)" -ne 0 ]; then
   why="installing packages needs root (CI runs as root)"
 elif ! grep -q '^LICAGENT_ALLOW_KEY_FILE:BOOL=ON' "$build/CMakeCache.txt"; then
   why="$build is not built with LICAGENT_ALLOW_KEY_FILE (use the ci-gcc preset)"
-elif dpkg -s "$pkg" >/dev/null 2>&1 || dpkg -s "$pkg-dev" >/dev/null 2>&1 || [ -e "$state" ]; then
-  why="$pkg is installed already, or $state exists: the test would replace them"
+elif dpkg -s "$pkg" >/dev/null 2>&1 || dpkg -s "$pkg-dev" >/dev/null 2>&1 || [ -e "$state" ] ||
+  [ -e /usr/bin/licagent ]; then
+  why="$pkg is installed, or $state or /usr/bin/licagent exists: the test would replace them"
 fi
 for c in "${install_cases[@]}"; do
   if [ -n "$why" ]; then skip_case "$c" "$why"; else run_case "$c" "case_${c//-/_}"; fi
