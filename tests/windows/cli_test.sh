@@ -13,15 +13,8 @@ data="$root/tests/data/licenses"
 rm -rf "$work"
 mkdir -p "$work/state"
 fail() { echo "windows:cli: FAILED: $*" >&2; exit 1; }
-# expect CODE ARGS...: runs licagent.exe ARGS under Wine, output in $work/out, checks the status.
-expect() {
-  local want=$1
-  shift
-  timeout 120 wine "$exe" "$@" </dev/null >"$work/out" 2>&1
-  local got=$?
-  tr -d '\r' <"$work/out" >"$work/out.txt"
-  [ "$got" -eq "$want" ] || fail "licagent $* exited $got, expected $want: $(cat "$work/out.txt")"
-}
+# shellcheck source=tests/windows/wine_cli.sh
+source "$(dirname "$0")/wine_cli.sh"
 LICAGENT_STATE_DIR="$(winepath -w "$work/state")"
 LICAGENT_TRUSTED_KEYS_FILE="$(winepath -w "$data/vendor-2026.pub")"
 export LICAGENT_STATE_DIR LICAGENT_TRUSTED_KEYS_FILE

@@ -22,15 +22,8 @@ fail() { echo "windows:online: FAILED: $*" >&2; exit 1; }
 { [ -x "$server" ] && [ -x "$vendor" ]; } ||
   fail "no licagent-server/licagent-vendor in $native (scripts/ci-windows.sh builds them)"
 
-# expect CODE ARGS...: runs licagent.exe ARGS under Wine, output in $work/out.txt.
-expect() {
-  local want=$1
-  shift
-  timeout 120 wine "$exe" "$@" </dev/null >"$work/out" 2>&1
-  local got=$?
-  tr -d '\r' <"$work/out" >"$work/out.txt"
-  [ "$got" -eq "$want" ] || fail "licagent $* exited $got, expected $want: $(cat "$work/out.txt")"
-}
+# shellcheck source=tests/windows/wine_cli.sh
+source "$(dirname "$0")/wine_cli.sh"
 seats_in_use() {
   "$server" --config "$work/server/server.json" seat list --json |
     python3 -c 'import json,sys; print(sum(s["state"] == "active" for s in json.load(sys.stdin)))'
