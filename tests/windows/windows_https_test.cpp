@@ -179,7 +179,7 @@ TEST_CASE("WinHTTP: redirects are not followed", "[https]") {
 }
 
 TEST_CASE("WinHTTP: a slow server, a closed port: transient unavailability", "[https]") {
-  Outcome out = Post(Trusting(), Url("LICAGENT_TEST_HTTPS_PORT", "/slow?seconds=6"), kBody, 1500);
+  Outcome out = Post(Trusting(), Url("LICAGENT_TEST_HTTPS_PORT", "/slow?seconds=8"), kBody, 3000);
   RequireFailure(out, ErrorCode::kUnavailable, "in time");
   CHECK(out.failure.transient);
 
