@@ -9,10 +9,12 @@
 // body. WinHTTP's own certificate checks are turned off so that this one check decides, with the
 // same rules and messages on Windows and under Wine (whose WinHTTP reports every certificate
 // problem as a handshake failure).
-#include <windows.h>
-// windows.h first: these need its types.
+#include <winsock2.h>
+#include <ws2tcpip.h>
+// winsock2.h before windows.h; windows.h before these, which need its types.
 #include <bcrypt.h>
 #include <wincrypt.h>
+#include <windows.h>
 #include <winhttp.h>
 
 #include <algorithm>
@@ -202,6 +204,47 @@ bool SameCertificate(const CERT_CONTEXT* a, const CERT_CONTEXT* b) {
          std::memcmp(a->pbCertEncoded, b->pbCertEncoded, a->cbCertEncoded) == 0;
 }
 
+// The address `host` spells when it is an IP literal ("127.0.0.1", "::1", "[::1]").
+std::optional<std::vector<BYTE>> IpLiteral(std::wstring host) {
+  if (host.size() > 2 && host.front() == L'[' && host.back() == L']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  IN_ADDR v4 = {};
+  if (InetPtonW(AF_INET, host.c_str(), &v4) == 1) {
+    const auto* b = reinterpret_cast<const BYTE*>(&v4);
+    return std::vector<BYTE>(b, b + sizeof(v4));
+  }
+  IN6_ADDR v6 = {};
+  if (InetPtonW(AF_INET6, host.c_str(), &v6) == 1) {
+    const auto* b = reinterpret_cast<const BYTE*>(&v6);
+    return std::vector<BYTE>(b, b + sizeof(v6));
+  }
+  return std::nullopt;
+}
+
+// Whether the certificate's subjectAltName lists `address` as an iPAddress.
+bool HasIpName(const CERT_CONTEXT* cert, const std::vector<BYTE>& address) {
+  const CERT_EXTENSION* extension = CertFindExtension(
+      szOID_SUBJECT_ALT_NAME2, cert->pCertInfo->cExtension, cert->pCertInfo->rgExtension);
+  if (extension == nullptr) return false;
+  CERT_ALT_NAME_INFO* names = nullptr;
+  DWORD size = 0;
+  if (!CryptDecodeObjectEx(X509_ASN_ENCODING, X509_ALTERNATE_NAME, extension->Value.pbData,
+                           extension->Value.cbData, CRYPT_DECODE_ALLOC_FLAG, nullptr, &names,
+                           &size)) {
+    return false;
+  }
+  bool found = false;
+  for (DWORD i = 0; i < names->cAltEntry && !found; ++i) {
+    const CERT_ALT_NAME_ENTRY& entry = names->rgAltEntry[i];
+    found = entry.dwAltNameChoice == CERT_ALT_NAME_IP_ADDRESS &&
+            entry.IPAddress.cbData == address.size() &&
+            std::memcmp(entry.IPAddress.pbData, address.data(), address.size()) == 0;
+  }
+  LocalFree(names);
+  return found;
+}
+
 // Why `server` is not a valid certificate for `host` now, or nothing when it is: its chain —
 // built from the certificates the server sent (and the bundle's) — must end in a trust anchor
 // and have no other error, and the TLS server policy (host name, dates, key usage) must hold.
@@ -243,6 +286,12 @@ std::optional<std::string> CheckChain(const CERT_CONTEXT* server, HCERTSTORE bun
   ssl.cbSize = sizeof(ssl);
   ssl.dwAuthType = AUTHTYPE_SERVER;
   ssl.fdwChecks = bundle != nullptr ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0;  // anchor checked above
+  // An IP address is matched here against the iPAddress names, the same on every Windows
+  // version and under Wine (whose policy matches DNS names only); the policy checks the rest.
+  if (const auto address = IpLiteral(host)) {
+    if (!HasIpName(server, *address)) return "issued for another host name";
+    ssl.fdwChecks |= SECURITY_FLAG_IGNORE_CERT_CN_INVALID;
+  }
   ssl.pwszServerName = const_cast<wchar_t*>(host.c_str());
   CERT_CHAIN_POLICY_PARA policy = {};
   policy.cbSize = sizeof(policy);

@@ -51,8 +51,7 @@ key=$(cat "$work/key")
 server_pid=$!
 for _ in $(seq 100); do [ -s "$work/server/port" ] && break; sleep 0.1; done
 [ -s "$work/server/port" ] || fail "the server did not start: $(cat "$work/server/server.err")"
-# localhost, not 127.0.0.1: Wine's certificate policy matches DNS names only (docs/windows.md).
-url="https://localhost:$(cat "$work/server/port")"
+url="https://127.0.0.1:$(cat "$work/server/port")"
 
 LICAGENT_STATE_DIR="$(winepath -w "$work/state")"
 LICAGENT_TRUSTED_KEYS_FILE="$(winepath -w "$work/vendor.pub")"
@@ -66,7 +65,7 @@ expect 21 activate --key "$key" --server "$url" \
   --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 grep -q "pinned key" "$work/out.txt" || fail "wrong pin: $(cat "$work/out.txt")"
 [ "$(seats_in_use)" = 0 ] || fail "a seat was taken through an untrusted connection"
-expect 20 activate --key "$key" --server "https://localhost:1"
+expect 20 activate --key "$key" --server "https://127.0.0.1:1"
 expect 10 check
 
 expect 0 activate --key "$key" --server "$url" --pin "$(cat "$work/pki/server.pin")"
@@ -98,7 +97,7 @@ installed() {  # installed EXPECTED_STATUS ARGS...: the installed licagent.exe
   exe="$dir/licagent.exe" expect "$want" "$@"
 }
 
-msiexec /i "$w_msi" LICAGENT_KEY="$key" LICAGENT_SERVER_URL="https://localhost:1" ||
+msiexec /i "$w_msi" LICAGENT_KEY="$key" LICAGENT_SERVER_URL="https://127.0.0.1:1" ||
   fail "install with the server down exited $?"
 [ -f "$dir/licagent.exe" ] || fail "not installed in $dir"
 installed 10 check
