@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -146,6 +147,21 @@ int OnlineFailure(const CheckConfig* config, const Error& error, licagent_result
   return OnlineStatus(error.code);
 }
 
+// An exception reached the C boundary: reported without throwing again (if building the
+// message fails too, a fixed one).
+int InternalFailure(const char* what, licagent_result* out) noexcept {
+  try {
+    return OnlineFailure(nullptr, {ErrorCode::kInternal, std::string("internal error: ") + what},
+                         out);
+  } catch (...) {
+    licagent_result f{};
+    f.verdict = LICAGENT_SYSTEM_ERROR;
+    std::snprintf(f.error_message, sizeof f.error_message, "internal error");
+    Store(f, out);
+    return LICAGENT_ONLINE_INTERNAL_ERROR;
+  }
+}
+
 constexpr std::int64_t kMaxTimeoutMs = 3600000;
 
 // The server's configuration as `licagent activate` builds it from its flags: the options' strings
@@ -192,10 +208,9 @@ int Online(const char* store_dir, const licagent_online_options* options, licage
     if (!online) return OnlineFailure(&*config, online.error(), out);
     return call(*config, *online);
   } catch (const std::exception& e) {
-    return OnlineFailure(nullptr,
-                         {ErrorCode::kInternal, std::string("internal error: ") + e.what()}, out);
+    return InternalFailure(e.what(), out);
   } catch (...) {
-    return OnlineFailure(nullptr, {ErrorCode::kInternal, "internal error"}, out);
+    return InternalFailure("unknown exception", out);
   }
 }
 

@@ -133,14 +133,12 @@ int main(int argc, char** argv) {
   o.ca_bundle = ca;
   o.pinned_public_key = kWrongPin;
   reset(&r);
-  EXPECT(show("wrong pin", licagent_activate(store, key, &o, &r), &r) ==
-         LICAGENT_ONLINE_UNTRUSTED);
+  EXPECT(show("wrong pin", licagent_activate(store, key, &o, &r), &r) == LICAGENT_ONLINE_UNTRUSTED);
   EXPECT(r.verdict == LICAGENT_NO_LICENSE);
   reset_options(&o);
   o.ca_bundle = other_ca;
   reset(&r);
-  EXPECT(show("other CA", licagent_activate(store, key, &o, &r), &r) ==
-         LICAGENT_ONLINE_UNTRUSTED);
+  EXPECT(show("other CA", licagent_activate(store, key, &o, &r), &r) == LICAGENT_ONLINE_UNTRUSTED);
   EXPECT(check_verdict(store, &r) == LICAGENT_NO_LICENSE);
 
   /* An unknown key: refused with the server's code. */
@@ -194,8 +192,7 @@ int main(int argc, char** argv) {
   o.server_url = down;
   o.timeout_ms = 3000;
   reset(&r);
-  EXPECT(show("refresh, down", licagent_refresh(store, &o, &r), &r) ==
-         LICAGENT_ONLINE_UNAVAILABLE);
+  EXPECT(show("refresh, down", licagent_refresh(store, &o, &r), &r) == LICAGENT_ONLINE_UNAVAILABLE);
   EXPECT(r.verdict == LICAGENT_VALID);
   EXPECT(strcmp(r.license_id, license_id) == 0);
 
