@@ -16,4 +16,4 @@ if [ "$declared" != "$exported" ]; then
   diff <(echo "$declared") <(echo "$exported") >&2
   exit 1
 fi
-echo "ok:" $exported
+echo "ok: $(tr "\n" " " <<<"$exported")"
