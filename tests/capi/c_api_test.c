@@ -41,6 +41,18 @@ int main(int argc, char** argv) {
     EXPECT(strcmp(licagent_verdict_name(99), "unknown") == 0);
     EXPECT(strcmp(licagent_verdict_name(-1), "unknown") == 0);
     EXPECT(strlen(licagent_version()) > 0);
+    EXPECT(r.error_message[0] == '\0' && r.server_code[0] == '\0');
+    /* The online calls refuse an options struct of a size this library does not know before
+     * anything else (tests/capi/c_api_online_test.c has the rest, with a server). */
+    {
+      licagent_online_options o;
+      memset(&o, 0, sizeof o);
+      o.struct_size = 8;
+      EXPECT(licagent_refresh(store, &o, &r) == LICAGENT_ONLINE_INVALID_ARGUMENT);
+      EXPECT(r.verdict == LICAGENT_NO_LICENSE);
+      EXPECT(strstr(r.error_message, "struct_size") != NULL);
+      EXPECT(strcmp(licagent_online_status_name(LICAGENT_ONLINE_UNTRUSTED), "untrusted") == 0);
+    }
     /* A caller compiled against a smaller struct gets the verdict, and nothing is written. */
     r.struct_size = 4;
     r.reason[0] = 'x';
