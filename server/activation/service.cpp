@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 
 #include "server/activation/credential_key.h"
@@ -21,6 +22,8 @@ constexpr UnixTime kDay = 86400;
 constexpr UnixTime kMarketRetrySeconds = 300;
 // What a client is told to wait when the marketplace could not answer.
 constexpr int kMarketRetryAfter = 30;
+// How long a first use of an already active code waits for another server process's credential.
+constexpr std::chrono::seconds kOtherProcessWait{3};
 constexpr std::int64_t kMaxMarketSeats = 1 << 20;
 
 UnixTime SystemNow() {
@@ -549,6 +552,22 @@ std::variant<Credential, Reply> ActivationService::ResolveCode(const std::string
   const koogallery::LicenseCodeInfo* code_info =
       info && info->code_info ? &*info->code_info : (activated->info ? &*activated->info : nullptr);
 
+  // Already active and no seat count known (only the activation's answer carries `amount`): most
+  // likely another server process activated it a moment ago and is storing its credential now.
+  // Its record is waited for (bounded) rather than racing it with a one-seat guess.
+  const bool amount_known = code_info && code_info->amount && *code_info->amount >= 1;
+  if (activated->outcome == MarketOutcome::kAlreadyActive && !amount_known) {
+    const auto deadline = std::chrono::steady_clock::now() + kOtherProcessWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      found = store_.FindCredentialByMarketCode(code);
+      if (found) return std::move(*found);
+      if (found.error().code != ErrorCode::kNotFound) {
+        return StoreFailure(found.error(), "find credential");
+      }
+    }
+  }
+
   // Which of our products: koogallery.products, else default_product.
   const KooGalleryConfig& kg = *config_.koogallery;
   const std::string market_product = code_info ? code_info->product_id : "";
@@ -587,9 +606,7 @@ std::variant<Credential, Reply> ActivationService::ResolveCode(const std::string
   c.id = *id;
   c.product_id = product_id;
   c.seats = 1;
-  if (code_info && code_info->amount && *code_info->amount >= 1) {
-    c.seats = static_cast<int>(std::min(*code_info->amount, kMaxMarketSeats));
-  }
+  if (amount_known) c.seats = static_cast<int>(std::min(*code_info->amount, kMaxMarketSeats));
   EntitlementUpdate market;
   if (info) {
     auto expiry = UnixOf(info->expire_time);
@@ -609,8 +626,18 @@ std::variant<Credential, Reply> ActivationService::ResolveCode(const std::string
   if (!link.order_id.empty()) c.customer = "KooGallery order " + link.order_id;
   if (auto stored = store_.CreateCredential(c, AuthorizationCodeHash(code)); !stored) {
     found = store_.FindCredentialByMarketCode(code);  // another server process was first
-    if (found) return std::move(*found);
-    return StoreFailure(stored.error(), "create credential");
+    if (!found) return StoreFailure(stored.error(), "create credential");
+    // Only this process saw the activation's `amount`: a record made without it is corrected.
+    if (amount_known && found->seats != c.seats) {
+      EntitlementUpdate seats;
+      seats.seats = c.seats;
+      if (store_.UpdateEntitlement(found->id, seats)) {
+        MarketLog("%s: %s had %s; the activation says %s", masked.c_str(), found->id.c_str(),
+                  Plural(found->seats, "seat").c_str(), Plural(c.seats, "seat").c_str());
+        if (auto again = store_.GetCredential(found->id)) found = std::move(again);
+      }
+    }
+    return std::move(*found);
   }
   created = true;
   MarketLog("activated %s as %s: product %s, %s, %s, %s", masked.c_str(), c.id.c_str(),
