@@ -401,8 +401,7 @@ class SqliteStore final : public Store {
             .Bind(14, std::int64_t{0})
             .Bind(15, std::int64_t{0});
       }
-      LICAGENT_RETURN_IF_ERROR(s.Run("create credential " + c.id));
-      return Status::Ok();
+      return s.Run("create credential " + c.id);
     });
   }
 
@@ -455,8 +454,7 @@ class SqliteStore final : public Store {
           .Bind(3, std::string(ToString(u.state.value_or(current->state))))
           .Bind(4, u.market_synced_at.value_or(current->market ? current->market->synced_at : 0))
           .Bind(5, id);
-      LICAGENT_RETURN_IF_ERROR(s.Run("update credential " + id));
-      return Status::Ok();
+      return s.Run("update credential " + id);
     });
   }
 
@@ -620,8 +618,7 @@ class SqliteStore final : public Store {
           .Bind(11, m.expires_at)
           .Bind(12, m.created_at)
           .Bind(13, m.updated_at);
-      LICAGENT_RETURN_IF_ERROR(s.Run("create instance " + m.instance_id));
-      return Status::Ok();
+      return s.Run("create instance " + m.instance_id);
     });
   }
 
@@ -666,8 +663,7 @@ class SqliteStore final : public Store {
           .Bind(4, u.product_id.value_or(current.product_id))
           .Bind(5, now)
           .Bind(6, instance_id);
-      LICAGENT_RETURN_IF_ERROR(s.Run("update instance " + instance_id));
-      return Status::Ok();
+      return s.Run("update instance " + instance_id);
     });
   }
 
@@ -687,8 +683,7 @@ class SqliteStore final : public Store {
         s.Bind(3, std::optional<std::int64_t>{});
       }
       s.Bind(4, code.market_product_id).Bind(5, code.updated_at);
-      LICAGENT_RETURN_IF_ERROR(s.Run("remember code"));
-      return Status::Ok();
+      return s.Run("remember code");
     });
   }
 
