@@ -16,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -372,39 +373,36 @@ class SqliteStore final : public Store {
   }
 
   Status CreateCredential(const Credential& c, const std::string& key_hash) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    Stmt s(lease.db,
-           "INSERT INTO credentials (id, key_hash, product_id, customer, seats, features, "
-           "max_cores, max_sockets, expires_at, state, created_at, market_code, "
-           "market_order_id, market_test, market_synced_at) VALUES "
-           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.Bind(1, c.id)
-        .Bind(2, key_hash)
-        .Bind(3, c.product_id)
-        .Bind(4, c.customer)
-        .Bind(5, std::int64_t{c.seats})
-        .Bind(6, FeaturesJson(c.features))
-        .Bind(7, c.max_cores)
-        .Bind(8, c.max_sockets)
-        .Bind(9, c.expires_at)
-        .Bind(10, std::string(ToString(c.state)))
-        .Bind(11, c.created_at);
-    if (c.market) {
-      s.Bind(12, c.market->code)
-          .Bind(13, c.market->order_id)
-          .Bind(14, std::int64_t{c.market->test ? 1 : 0})
-          .Bind(15, c.market->synced_at);
-    } else {
-      s.Bind(12, std::optional<std::int64_t>{})
-          .Bind(13, std::string())
-          .Bind(14, std::int64_t{0})
-          .Bind(15, std::int64_t{0});
-    }
-    LICAGENT_RETURN_IF_ERROR(s.Run("create credential " + c.id));
-    return tx.Commit();
+    return Write([&](sqlite3* db) -> Status {
+      Stmt s(db,
+             "INSERT INTO credentials (id, key_hash, product_id, customer, seats, features, "
+             "max_cores, max_sockets, expires_at, state, created_at, market_code, "
+             "market_order_id, market_test, market_synced_at) VALUES "
+             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      s.Bind(1, c.id)
+          .Bind(2, key_hash)
+          .Bind(3, c.product_id)
+          .Bind(4, c.customer)
+          .Bind(5, std::int64_t{c.seats})
+          .Bind(6, FeaturesJson(c.features))
+          .Bind(7, c.max_cores)
+          .Bind(8, c.max_sockets)
+          .Bind(9, c.expires_at)
+          .Bind(10, std::string(ToString(c.state)))
+          .Bind(11, c.created_at);
+      if (c.market) {
+        s.Bind(12, c.market->code)
+            .Bind(13, c.market->order_id)
+            .Bind(14, std::int64_t{c.market->test ? 1 : 0})
+            .Bind(15, c.market->synced_at);
+      } else {
+        s.Bind(12, std::optional<std::int64_t>{})
+            .Bind(13, std::string())
+            .Bind(14, std::int64_t{0})
+            .Bind(15, std::int64_t{0});
+      }
+      return s.Run("create credential " + c.id);
+    });
   }
 
   Result<Credential> FindCredentialByKeyHash(const std::string& key_hash) override {
@@ -430,39 +428,34 @@ class SqliteStore final : public Store {
   }
 
   Status SetCredentialState(const std::string& id, CredentialState state) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    Stmt s(lease.db, "UPDATE credentials SET state = ? WHERE id = ?");
-    s.Bind(1, std::string(ToString(state))).Bind(2, id);
-    LICAGENT_RETURN_IF_ERROR(s.Run("update credential " + id));
-    if (sqlite3_changes(lease.db) == 0) {
-      return Error{ErrorCode::kNotFound, "no credential " + id};
-    }
-    return tx.Commit();
+    return Write([&](sqlite3* db) -> Status {
+      Stmt s(db, "UPDATE credentials SET state = ? WHERE id = ?");
+      s.Bind(1, std::string(ToString(state))).Bind(2, id);
+      LICAGENT_RETURN_IF_ERROR(s.Run("update credential " + id));
+      if (sqlite3_changes(db) == 0) {
+        return Error{ErrorCode::kNotFound, "no credential " + id};
+      }
+      return Status::Ok();
+    });
   }
 
   Status UpdateEntitlement(const std::string& id, const EntitlementUpdate& u) override {
     if (u.seats && *u.seats < 1) {
       return Error{ErrorCode::kInvalidArgument, "seats must be at least 1"};
     }
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    auto current = GetCredentialOn(lease.db, id);
-    if (!current) return current.error();
-    Stmt s(lease.db,
-           "UPDATE credentials SET expires_at = ?, seats = ?, state = ?, market_synced_at = ? "
-           "WHERE id = ?");
-    s.Bind(1, u.expires_at ? *u.expires_at : current->expires_at)
-        .Bind(2, std::int64_t{u.seats.value_or(current->seats)})
-        .Bind(3, std::string(ToString(u.state.value_or(current->state))))
-        .Bind(4, u.market_synced_at.value_or(current->market ? current->market->synced_at : 0))
-        .Bind(5, id);
-    LICAGENT_RETURN_IF_ERROR(s.Run("update credential " + id));
-    return tx.Commit();
+    return Write([&](sqlite3* db) -> Status {
+      auto current = GetCredentialOn(db, id);
+      if (!current) return current.error();
+      Stmt s(db,
+             "UPDATE credentials SET expires_at = ?, seats = ?, state = ?, market_synced_at = ? "
+             "WHERE id = ?");
+      s.Bind(1, u.expires_at ? *u.expires_at : current->expires_at)
+          .Bind(2, std::int64_t{u.seats.value_or(current->seats)})
+          .Bind(3, std::string(ToString(u.state.value_or(current->state))))
+          .Bind(4, u.market_synced_at.value_or(current->market ? current->market->synced_at : 0))
+          .Bind(5, id);
+      return s.Run("update credential " + id);
+    });
   }
 
   Result<Credential> FindCredentialByMarketCode(const std::string& code) override {
@@ -474,61 +467,61 @@ class SqliteStore final : public Store {
 
   Result<SeatGrant> AcquireSeat(const Seat& candidate,
                                 const std::function<bool(const Seat&)>& same_machine) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    auto credential = GetCredentialOn(lease.db, candidate.credential_id);
-    if (!credential) return credential.error();
-    SeatGrant grant;
-    grant.seats = credential->seats;
-    std::vector<Seat> active;
-    {
-      Stmt s(lease.db, (std::string(kSeatColumns) +
-                        "WHERE credential_id = ? AND state = 'active' ORDER BY created_at, "
-                        "license_id")
-                           .c_str());
-      s.Bind(1, candidate.credential_id);
-      int rc = SQLITE_ROW;
-      while ((rc = s.Step()) == SQLITE_ROW) active.push_back(ReadSeat(s));
-      if (rc != SQLITE_DONE) return SqliteError(lease.db, "read seats", rc);
-    }
-    grant.seats_used = static_cast<int>(active.size());
-    for (Seat& seat : active) {
-      if (!same_machine(seat)) continue;
-      Stmt u(lease.db, "UPDATE seats SET last_seen_at = ?, agent_version = ? WHERE license_id = ?");
-      u.Bind(1, candidate.last_seen_at).Bind(2, candidate.agent_version).Bind(3, seat.license_id);
-      LICAGENT_RETURN_IF_ERROR(u.Run("update seat " + seat.license_id));
-      LICAGENT_RETURN_IF_ERROR(tx.Commit());
-      seat.last_seen_at = candidate.last_seen_at;
-      seat.agent_version = candidate.agent_version;
-      grant.outcome = SeatGrant::Outcome::kReused;
-      grant.seat = std::move(seat);
+    // A full credential's answer is rolled back, not committed: nothing was written.
+    const auto wrote = [](const Result<SeatGrant>& grant) {
+      return grant->outcome != SeatGrant::Outcome::kFull;
+    };
+    return Write(wrote, [&](sqlite3* db) -> Result<SeatGrant> {
+      auto credential = GetCredentialOn(db, candidate.credential_id);
+      if (!credential) return credential.error();
+      SeatGrant grant;
+      grant.seats = credential->seats;
+      std::vector<Seat> active;
+      {
+        Stmt s(db, (std::string(kSeatColumns) +
+                    "WHERE credential_id = ? AND state = 'active' ORDER BY created_at, "
+                    "license_id")
+                       .c_str());
+        s.Bind(1, candidate.credential_id);
+        int rc = SQLITE_ROW;
+        while ((rc = s.Step()) == SQLITE_ROW) active.push_back(ReadSeat(s));
+        if (rc != SQLITE_DONE) return SqliteError(db, "read seats", rc);
+      }
+      grant.seats_used = static_cast<int>(active.size());
+      for (Seat& seat : active) {
+        if (!same_machine(seat)) continue;
+        Stmt u(db, "UPDATE seats SET last_seen_at = ?, agent_version = ? WHERE license_id = ?");
+        u.Bind(1, candidate.last_seen_at).Bind(2, candidate.agent_version).Bind(3, seat.license_id);
+        LICAGENT_RETURN_IF_ERROR(u.Run("update seat " + seat.license_id));
+        seat.last_seen_at = candidate.last_seen_at;
+        seat.agent_version = candidate.agent_version;
+        grant.outcome = SeatGrant::Outcome::kReused;
+        grant.seat = std::move(seat);
+        return grant;
+      }
+      if (grant.seats_used >= grant.seats) {
+        grant.outcome = SeatGrant::Outcome::kFull;
+        return grant;
+      }
+      Stmt i(db,
+             "INSERT INTO seats (license_id, credential_id, identifier, candidates, environment, "
+             "state, created_at, last_seen_at, agent_version) VALUES (?, ?, ?, ?, ?, 'active', ?, "
+             "?, ?)");
+      i.Bind(1, candidate.license_id)
+          .Bind(2, candidate.credential_id)
+          .Bind(3, candidate.identifier)
+          .Bind(4, CandidatesJson(candidate.candidates))
+          .Bind(5, candidate.environment)
+          .Bind(6, candidate.created_at)
+          .Bind(7, candidate.last_seen_at)
+          .Bind(8, candidate.agent_version);
+      LICAGENT_RETURN_IF_ERROR(i.Run("insert seat " + candidate.license_id));
+      grant.outcome = SeatGrant::Outcome::kAllocated;
+      grant.seat = candidate;
+      grant.seat.state = SeatState::kActive;
+      grant.seats_used += 1;
       return grant;
-    }
-    if (grant.seats_used >= grant.seats) {
-      grant.outcome = SeatGrant::Outcome::kFull;
-      return grant;  // the destructor rolls back: nothing was written
-    }
-    Stmt i(lease.db,
-           "INSERT INTO seats (license_id, credential_id, identifier, candidates, environment, "
-           "state, created_at, last_seen_at, agent_version) VALUES (?, ?, ?, ?, ?, 'active', ?, "
-           "?, ?)");
-    i.Bind(1, candidate.license_id)
-        .Bind(2, candidate.credential_id)
-        .Bind(3, candidate.identifier)
-        .Bind(4, CandidatesJson(candidate.candidates))
-        .Bind(5, candidate.environment)
-        .Bind(6, candidate.created_at)
-        .Bind(7, candidate.last_seen_at)
-        .Bind(8, candidate.agent_version);
-    LICAGENT_RETURN_IF_ERROR(i.Run("insert seat " + candidate.license_id));
-    LICAGENT_RETURN_IF_ERROR(tx.Commit());
-    grant.outcome = SeatGrant::Outcome::kAllocated;
-    grant.seat = candidate;
-    grant.seat.state = SeatState::kActive;
-    grant.seats_used += 1;
-    return grant;
+    });
   }
 
   Result<Seat> GetSeat(const std::string& license_id) override {
@@ -550,19 +543,14 @@ class SqliteStore final : public Store {
   }
 
   Result<Seat> ReleaseSeat(const std::string& license_id, UnixTime now) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    Stmt s(lease.db,
-           "UPDATE seats SET state = 'released', released_at = ? WHERE license_id = ? AND "
-           "state = 'active'");
-    s.Bind(1, now).Bind(2, license_id);
-    LICAGENT_RETURN_IF_ERROR(s.Run("release seat " + license_id));
-    auto seat = GetSeatOn(lease.db, license_id);
-    if (!seat) return seat.error();
-    LICAGENT_RETURN_IF_ERROR(tx.Commit());
-    return seat;
+    return Write([&](sqlite3* db) -> Result<Seat> {
+      Stmt s(db,
+             "UPDATE seats SET state = 'released', released_at = ? WHERE license_id = ? AND "
+             "state = 'active'");
+      s.Bind(1, now).Bind(2, license_id);
+      LICAGENT_RETURN_IF_ERROR(s.Run("release seat " + license_id));
+      return GetSeatOn(db, license_id);
+    });
   }
 
   Result<std::vector<Seat>> ListSeats(const std::optional<std::string>& credential_id) override {
@@ -591,57 +579,47 @@ class SqliteStore final : public Store {
 
   Result<std::string> RecordMarketEvent(const std::string& key, const std::string& activity,
                                         const std::string& answer, UnixTime now) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    {
-      Stmt i(lease.db,
-             "INSERT OR IGNORE INTO market_events (key, activity, answer, created_at) VALUES "
-             "(?, ?, ?, ?)");
-      i.Bind(1, key).Bind(2, activity).Bind(3, answer).Bind(4, now);
-      LICAGENT_RETURN_IF_ERROR(i.Run("record market event"));
-    }
-    std::string kept;
-    {
-      Stmt s(lease.db, "SELECT answer FROM market_events WHERE key = ?");
+    return Write([&](sqlite3* db) -> Result<std::string> {
+      {
+        Stmt i(db,
+               "INSERT OR IGNORE INTO market_events (key, activity, answer, created_at) VALUES "
+               "(?, ?, ?, ?)");
+        i.Bind(1, key).Bind(2, activity).Bind(3, answer).Bind(4, now);
+        LICAGENT_RETURN_IF_ERROR(i.Run("record market event"));
+      }
+      Stmt s(db, "SELECT answer FROM market_events WHERE key = ?");
       s.Bind(1, key);
       const int rc = s.Step();
-      if (rc != SQLITE_ROW) return SqliteError(lease.db, "read market event", rc);
-      kept = s.Text(0);
-    }
-    LICAGENT_RETURN_IF_ERROR(tx.Commit());
-    return kept;
+      if (rc != SQLITE_ROW) return SqliteError(db, "read market event", rc);
+      return s.Text(0);
+    });
   }
 
   Status CreateMarketInstance(const MarketInstance& m) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    Stmt s(lease.db,
-           "INSERT INTO market_instances (instance_id, model, test, order_id, order_line_id, "
-           "market_product_id, product_id, customer_id, credential_id, state, expires_at, "
-           "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.Bind(1, m.instance_id)
-        .Bind(2, std::string(ToString(m.model)))
-        .Bind(3, std::int64_t{m.test ? 1 : 0})
-        .Bind(4, m.order_id)
-        .Bind(5, m.order_line_id)
-        .Bind(6, m.market_product_id)
-        .Bind(7, m.product_id)
-        .Bind(8, m.customer_id);
-    if (m.credential_id.empty()) {
-      s.Bind(9, std::optional<std::int64_t>{});
-    } else {
-      s.Bind(9, m.credential_id);
-    }
-    s.Bind(10, std::string(ToString(m.state)))
-        .Bind(11, m.expires_at)
-        .Bind(12, m.created_at)
-        .Bind(13, m.updated_at);
-    LICAGENT_RETURN_IF_ERROR(s.Run("create instance " + m.instance_id));
-    return tx.Commit();
+    return Write([&](sqlite3* db) -> Status {
+      Stmt s(db,
+             "INSERT INTO market_instances (instance_id, model, test, order_id, order_line_id, "
+             "market_product_id, product_id, customer_id, credential_id, state, expires_at, "
+             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      s.Bind(1, m.instance_id)
+          .Bind(2, std::string(ToString(m.model)))
+          .Bind(3, std::int64_t{m.test ? 1 : 0})
+          .Bind(4, m.order_id)
+          .Bind(5, m.order_line_id)
+          .Bind(6, m.market_product_id)
+          .Bind(7, m.product_id)
+          .Bind(8, m.customer_id);
+      if (m.credential_id.empty()) {
+        s.Bind(9, std::optional<std::int64_t>{});
+      } else {
+        s.Bind(9, m.credential_id);
+      }
+      s.Bind(10, std::string(ToString(m.state)))
+          .Bind(11, m.expires_at)
+          .Bind(12, m.created_at)
+          .Bind(13, m.updated_at);
+      return s.Run("create instance " + m.instance_id);
+    });
   }
 
   Result<MarketInstance> GetMarketInstance(const std::string& instance_id) override {
@@ -667,52 +645,46 @@ class SqliteStore final : public Store {
 
   Status UpdateMarketInstance(const std::string& instance_id, const InstanceUpdate& u,
                               UnixTime now) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    MarketInstance current;
-    {
-      Stmt s(lease.db, (std::string(kInstanceColumns) + "WHERE instance_id = ?").c_str());
-      s.Bind(1, instance_id);
-      auto found = OneInstance(lease.db, s);
-      if (!found) return found.error();
-      current = std::move(*found);
-    }
-    Stmt s(lease.db,
-           "UPDATE market_instances SET state = ?, expires_at = ?, market_product_id = ?, "
-           "product_id = ?, updated_at = ? WHERE instance_id = ?");
-    s.Bind(1, std::string(ToString(u.state.value_or(current.state))))
-        .Bind(2, u.expires_at ? *u.expires_at : current.expires_at)
-        .Bind(3, u.market_product_id.value_or(current.market_product_id))
-        .Bind(4, u.product_id.value_or(current.product_id))
-        .Bind(5, now)
-        .Bind(6, instance_id);
-    LICAGENT_RETURN_IF_ERROR(s.Run("update instance " + instance_id));
-    return tx.Commit();
+    return Write([&](sqlite3* db) -> Status {
+      MarketInstance current;
+      {
+        Stmt s(db, (std::string(kInstanceColumns) + "WHERE instance_id = ?").c_str());
+        s.Bind(1, instance_id);
+        auto found = OneInstance(db, s);
+        if (!found) return found.error();
+        current = std::move(*found);
+      }
+      Stmt s(db,
+             "UPDATE market_instances SET state = ?, expires_at = ?, market_product_id = ?, "
+             "product_id = ?, updated_at = ? WHERE instance_id = ?");
+      s.Bind(1, std::string(ToString(u.state.value_or(current.state))))
+          .Bind(2, u.expires_at ? *u.expires_at : current.expires_at)
+          .Bind(3, u.market_product_id.value_or(current.market_product_id))
+          .Bind(4, u.product_id.value_or(current.product_id))
+          .Bind(5, now)
+          .Bind(6, instance_id);
+      return s.Run("update instance " + instance_id);
+    });
   }
 
   Status RememberMarketCode(const PendingMarketCode& code) override {
-    Lease lease(*this);
-    std::lock_guard<std::mutex> writing(write_mu_);
-    Transaction tx(lease.db);
-    LICAGENT_RETURN_IF_ERROR(tx.Begin());
-    // An absent member keeps the stored value (COALESCE / the empty product id).
-    Stmt s(lease.db,
-           "INSERT INTO market_pending_codes (code, expires_at, state, market_product_id, "
-           "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET "
-           "expires_at = COALESCE(?2, expires_at), state = COALESCE(?3, state), "
-           "market_product_id = CASE WHEN ?4 = '' THEN market_product_id ELSE ?4 END, "
-           "updated_at = ?5");
-    s.Bind(1, code.code).Bind(2, code.expires_at);
-    if (code.state) {
-      s.Bind(3, std::string(ToString(*code.state)));
-    } else {
-      s.Bind(3, std::optional<std::int64_t>{});
-    }
-    s.Bind(4, code.market_product_id).Bind(5, code.updated_at);
-    LICAGENT_RETURN_IF_ERROR(s.Run("remember code"));
-    return tx.Commit();
+    return Write([&](sqlite3* db) -> Status {
+      // An absent member keeps the stored value (COALESCE / the empty product id).
+      Stmt s(db,
+             "INSERT INTO market_pending_codes (code, expires_at, state, market_product_id, "
+             "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET "
+             "expires_at = COALESCE(?2, expires_at), state = COALESCE(?3, state), "
+             "market_product_id = CASE WHEN ?4 = '' THEN market_product_id ELSE ?4 END, "
+             "updated_at = ?5");
+      s.Bind(1, code.code).Bind(2, code.expires_at);
+      if (code.state) {
+        s.Bind(3, std::string(ToString(*code.state)));
+      } else {
+        s.Bind(3, std::optional<std::int64_t>{});
+      }
+      s.Bind(4, code.market_product_id).Bind(5, code.updated_at);
+      return s.Run("remember code");
+    });
   }
 
   Result<PendingMarketCode> FindPendingMarketCode(const std::string& code) override {
@@ -739,6 +711,30 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_ROW) return ReadInstance(s);
     if (rc == SQLITE_DONE) return Error{ErrorCode::kNotFound, "no such instance"};
     return SqliteError(db, "read instance", rc);
+  }
+
+  // The frame of every write but TouchSeat's: a connection from the pool, then this process's
+  // turn at writing, then BEGIN IMMEDIATE, then fn(db), which returns a Status or Result<T>.
+  // COMMIT when fn succeeded and commit(its result) agrees; otherwise the Transaction rolls back
+  // (on a failure of BEGIN or COMMIT too). Returns fn's result, or the error of BEGIN or COMMIT.
+  template <typename Commit, typename Fn>
+  std::invoke_result_t<Fn&, sqlite3*> Write(const Commit& commit, Fn&& fn) {
+    using R = std::invoke_result_t<Fn&, sqlite3*>;
+    Lease lease(*this);
+    std::lock_guard<std::mutex> writing(write_mu_);
+    Transaction tx(lease.db);
+    if (Status begun = tx.Begin(); !begun) return R(begun.error());
+    R result = fn(lease.db);
+    if (result && commit(result)) {
+      if (Status committed = tx.Commit(); !committed) return R(committed.error());
+    }
+    return result;
+  }
+
+  // The same, where every success of fn commits.
+  template <typename Fn>
+  std::invoke_result_t<Fn&, sqlite3*> Write(Fn&& fn) {
+    return Write([](const auto& /*result*/) { return true; }, std::forward<Fn>(fn));
   }
 
   // A connection checked out of the pool for one call.
