@@ -16,6 +16,7 @@
 #include "server/koogallery/callbacks.h"
 #include "server/koogallery/signing.h"
 #include "tests/catch.h"
+#include "tests/unit/server_service_fixture.h"
 
 using namespace licagent;
 using namespace licagent::server;
@@ -30,39 +31,20 @@ const std::string kKey = "seller-center-callback-key";
 const std::string kCode = "PL0123456789ABCD";
 const std::string kFingerprint = "B8:CA:3A:6B:11:20|S4EWNX0R123456|.7XYZ123.|BFEBFBFF000606A6";
 
-struct Fixture {
-  Fixture() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "licagent-callbacks-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    dir = tmpl;
-    auto c = ParseConfig(
-        R"({"listen":"127.0.0.1:0","tls":{"certificate":"c","private_key":"k"},
+struct Fixture : testing::ServerFiles {
+  Fixture()
+      : ServerFiles("licagent-callbacks",
+                    R"({"listen":"127.0.0.1:0","tls":{"certificate":"c","private_key":"k"},
             "signing_key":{"file":"v","key_id":"test-key"},"storage":{"path":"s.db"},
             "products":[{"id":"prod","seats":2},{"id":"pro-max"}],
             "koogallery":{"callback":{"access_key_file":"cb.key"},
-                          "products":{"MKT-PRO":"pro-max"},"default_product":"prod"}})",
-        dir.string());
-    REQUIRE(c);
-    config = *c;
-    auto s = OpenSqliteStore((dir / "s.db").string());
-    REQUIRE(s);
-    store = std::move(*s);
-    auto k = vendor::SigningKey::Generate();
-    REQUIRE(k);
-    key = std::make_unique<vendor::SigningKey>(std::move(*k));
+                          "products":{"MKT-PRO":"pro-max"},"default_product":"prod"}})") {
     std::ofstream(dir / "cb.key") << kKey << "\n";
     auto access = LoadCallbackKey((dir / "cb.key").string());
     REQUIRE(access);
     CHECK(access->view() == kKey);
     callbacks = std::make_unique<MarketCallbacks>(config, *store, *key, std::move(*access),
                                                   [this] { return now; });
-  }
-  ~Fixture() {
-    callbacks.reset();
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 
   // A credential for kCode (the colleague's activation makes these).
@@ -140,10 +122,6 @@ struct Fixture {
     return *c;
   }
 
-  std::filesystem::path dir;
-  ServerConfig config;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<vendor::SigningKey> key;
   std::unique_ptr<MarketCallbacks> callbacks;
   Clock::time_point now = Clock::from_time_t(kNow);
   int nonces = 0;

@@ -21,20 +21,16 @@ inline constexpr UnixTime kNow = 1800000000;
 inline constexpr UnixTime kDay = 86400;
 inline const std::string kNonce = "0123456789abcdef0123456789abcdef";
 
-struct Fixture {
-  // `market`, if given, answers for KooGallery (the config needs a "koogallery" section).
-  explicit Fixture(const std::string& product_extra = "", const std::string& top_extra = "",
-                   Marketplace* market = nullptr) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "licagent-service-XXXXXX").string();
+// A configuration parsed from `config_json` (relative paths under `dir`), a real SQLite store
+// "s.db" and a fresh signing key in a new temporary folder named `prefix`-XXXXXX, removed with
+// everything in it at the end. The base of the service and callback fixtures: a derived
+// fixture's service is destroyed before the store it uses.
+struct ServerFiles {
+  ServerFiles(const std::string& prefix, const std::string& config_json) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     dir = tmpl;
-    auto c = ParseConfig(
-        R"({"listen":"127.0.0.1:0","tls":{"certificate":"c","private_key":"k"},
-            "signing_key":{"file":"v","key_id":"test-key"},"storage":{"path":"s.db"},)" +
-            top_extra + R"("products":[{"id":"prod","grace_days":14,"seats":1)" + product_extra +
-            R"(},{"id":"other"}]})",
-        dir.string());
+    auto c = ParseConfig(config_json, dir.string());
     REQUIRE(c);
     config = *c;
     auto s = OpenSqliteStore((dir / "s.db").string());
@@ -43,14 +39,32 @@ struct Fixture {
     auto k = vendor::SigningKey::Generate();
     REQUIRE(k);
     key = std::make_unique<vendor::SigningKey>(std::move(*k));
-    service = std::make_unique<ActivationService>(
-        config, *store, *key, [this] { return now; }, market);
   }
-  ~Fixture() {
-    service.reset();
+  ~ServerFiles() {
     store.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
+  }
+  ServerFiles(const ServerFiles&) = delete;
+  ServerFiles& operator=(const ServerFiles&) = delete;
+
+  std::filesystem::path dir;
+  ServerConfig config;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<vendor::SigningKey> key;
+};
+
+struct Fixture : ServerFiles {
+  // `market`, if given, answers for KooGallery (the config needs a "koogallery" section).
+  explicit Fixture(const std::string& product_extra = "", const std::string& top_extra = "",
+                   Marketplace* market = nullptr)
+      : ServerFiles("licagent-service",
+                    R"({"listen":"127.0.0.1:0","tls":{"certificate":"c","private_key":"k"},
+            "signing_key":{"file":"v","key_id":"test-key"},"storage":{"path":"s.db"},)" +
+                        top_extra + R"("products":[{"id":"prod","grace_days":14,"seats":1)" +
+                        product_extra + R"(},{"id":"other"}]})") {
+    service = std::make_unique<ActivationService>(
+        config, *store, *key, [this] { return now; }, market);
   }
 
   // A credential of `product` with a fresh key; returns the key.
@@ -72,10 +86,6 @@ struct Fixture {
     return std::string(k->view());
   }
 
-  std::filesystem::path dir;
-  ServerConfig config;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<vendor::SigningKey> key;
   std::unique_ptr<ActivationService> service;
   UnixTime now = kNow;
   int credentials = 0;
