@@ -115,7 +115,8 @@ class FileLock {
 // already loaded, and returns the address of `symbol` in it. For dependencies that only some
 // calls need, so that the start-up check does not pay to load them (docs/performance.md).
 // Libraries stay loaded until the process exits. kNotFound naming the library or the symbol.
-// Thread-safe. Not part of Platform: tests load the real libraries.
+// Thread-safe. Not part of Platform: tests load the real libraries. Linux and macOS only
+// (platform/posix/): Windows uses neither libcurl (WinHTTP instead) nor hwloc.
 Result<void*> LoadSymbol(const char* file_name, const char* symbol);
 
 // Where licagent's configuration file (agent.json, docs/activation.md) is looked for, never
